@@ -1,0 +1,70 @@
+"""Settings from environment variables, with defaults relative to the repository root.
+
+SANPI_DATA_DIR   data folder (raw file store, sample data)        default: <repo>/data
+SANPI_WAREHOUSE  DuckDB warehouse file                            default: <repo>/data/warehouse.duckdb
+SANPI_GX_DIR     Great Expectations project root                  default: <repo>/expectations
+SANPI_DBT_TARGET dbt target folder (artifacts, docs site)         default: <repo>/dbt_project/target
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+SAMPLE_DIR = REPO_ROOT / "data" / "sample"
+
+# Each tool phones home unless told not to; offline that only adds delay and noise.
+QUIET_TELEMETRY = {
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+}
+
+
+def _path(var: str, default: Path) -> Path:
+    value = os.environ.get(var)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    warehouse: Path
+    gx_dir: Path
+    dbt_target: Path
+
+    @property
+    def raw_store(self) -> Path:
+        """Content-addressed copies of every file ever loaded (so any load can be replayed)."""
+        return self.data_dir / "raw_files"
+
+    @property
+    def dbt_docs_index(self) -> Path:
+        return self.dbt_target / "index.html"
+
+    @property
+    def dbt_docs_static(self) -> Path:
+        return self.dbt_target / "static_index.html"
+
+    @property
+    def gx_docs_index(self) -> Path:
+        return self.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def get_settings() -> Settings:
+    data_dir = _path("SANPI_DATA_DIR", REPO_ROOT / "data")
+    return Settings(
+        data_dir=data_dir,
+        warehouse=_path("SANPI_WAREHOUSE", data_dir / "warehouse.duckdb"),
+        gx_dir=_path("SANPI_GX_DIR", REPO_ROOT / "expectations"),
+        dbt_target=_path("SANPI_DBT_TARGET", DBT_PROJECT_DIR / "target"),
+    )
+
+
+def quiet_telemetry() -> None:
+    for key, value in QUIET_TELEMETRY.items():
+        os.environ.setdefault(key, value)
