@@ -81,7 +81,7 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
     column_name   VARCHAR,
     raw_values    VARCHAR,               -- the row as read, JSON
     reason        VARCHAR NOT NULL,
-    quarantined_at TIMESTAMP NOT NULL
+    quarantined_at TIMESTAMP NOT NULL DEFAULT now()
 );
 """
 

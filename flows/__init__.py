@@ -1,0 +1,1 @@
+"""Prefect flows: the pipeline as it runs (ingest -> build -> validate -> docs)."""

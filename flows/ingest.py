@@ -1,0 +1,78 @@
+"""Ingest flow: every file of an inbox folder into the `raw` schema, one transaction per file."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from sanpi.ingest.inbox import InboxFile, discover
+from sanpi.ingest.loader import LoadOutcome, load_file
+from sanpi.raw_schema import ensure_raw_schema
+from sanpi.settings import SAMPLE_DIR, get_settings
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    files: int
+    statuses: dict[str, int]
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+
+    @property
+    def changed(self) -> bool:
+        return any(self.statuses.get(s) for s in ("loaded", "revised", "rejected"))
+
+    def __str__(self) -> str:
+        by_status = ", ".join(f"{n} {s}" for s, n in sorted(self.statuses.items()))
+        return (f"{self.files} files ({by_status}); rows read {self.rows_read}, "
+                f"loaded {self.rows_loaded}, quarantined {self.rows_quarantined}")
+
+
+@task(cache_policy=NO_CACHE)
+def find_inbox_files(source: Path) -> list[InboxFile]:
+    if not source.is_dir():
+        raise FileNotFoundError(f"source folder {source} does not exist")
+    return discover(source)
+
+
+@task(cache_policy=NO_CACHE)
+def load_inbox_file(con: duckdb.DuckDBPyConnection, inbox_file: InboxFile, source: Path) -> LoadOutcome:
+    return load_file(con, inbox_file, str(source), get_settings().raw_store)
+
+
+@flow(name="sanpi-ingest", log_prints=True)
+def ingest_flow(source: str | None = None) -> IngestSummary:
+    """Load bulletins and city submissions from SOURCE (default: the bundled sample data)."""
+    logger = get_run_logger()
+    settings = get_settings()
+    root = Path(source).resolve() if source else SAMPLE_DIR
+    files = find_inbox_files(root)
+    logger.info("Ingesting %d files from %s into %s", len(files), root, settings.warehouse)
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    outcomes: list[LoadOutcome] = []
+    with duckdb.connect(str(settings.warehouse)) as con:
+        ensure_raw_schema(con)
+        step = max(1, len(files) // 10)
+        for i, inbox_file in enumerate(files, start=1):
+            outcome = load_inbox_file(con, inbox_file, root)
+            outcomes.append(outcome)
+            if outcome.status == "rejected":
+                logger.warning("%s: %s", outcome.file_path, outcome.message)
+            elif outcome.rows_quarantined:
+                logger.warning("%s: %d of %d rows quarantined (see raw.quarantine)",
+                               outcome.file_path, outcome.rows_quarantined, outcome.rows_read)
+            elif outcome.status == "revised":
+                logger.info("%s: new version replaces the previous one", outcome.file_path)
+            if i % step == 0 or i == len(files):
+                logger.info("Progress: %d/%d files", i, len(files))
+    summary = IngestSummary(
+        files=len(outcomes), statuses=dict(Counter(o.status for o in outcomes)),
+        rows_read=sum(o.rows_read for o in outcomes), rows_loaded=sum(o.rows_loaded for o in outcomes),
+        rows_quarantined=sum(o.rows_quarantined for o in outcomes))
+    logger.info("Ingest done: %s", summary)
+    return summary

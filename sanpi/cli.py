@@ -1,0 +1,130 @@
+"""The `sanpi` command line."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from sanpi.settings import get_settings, quiet_telemetry
+
+
+def _prefect_defaults() -> None:
+    """Set before Prefect is imported: quiet, our loggers in the run logs, patient ephemeral API."""
+    quiet_telemetry()
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "sanpi")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    # One "Finished in state Completed()" line per file is noise; the flow logs progress itself.
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "WARNING")
+
+
+def _where(settings) -> str:
+    return (f"  warehouse     {settings.warehouse}\n"
+            f"  dbt docs      {settings.dbt_docs_static}  (or: sanpi docs --serve)\n"
+            f"  GX Data Docs  {settings.gx_docs_index}")
+
+
+def cmd_run(args) -> int:
+    _prefect_defaults()
+    from flows.pipeline import DataQualityError, pipeline_flow
+
+    settings = get_settings()
+    try:
+        result = pipeline_flow(source=args.source)
+    except DataQualityError as exc:
+        print(f"\nsanpi run: FAILED validation\n{exc}\n\n{_where(settings)}", file=sys.stderr)
+        return 1
+    print(f"\nsanpi run: done. Ingest: {result.ingest}. All checks passed.\n{_where(settings)}")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    _prefect_defaults()
+    from flows.ingest import ingest_flow
+
+    print(f"sanpi ingest: {ingest_flow(source=args.source)}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from sanpi.sample import generate_sample
+    from sanpi.settings import SAMPLE_DIR
+
+    out = Path(args.out) if args.out else SAMPLE_DIR
+    summary = generate_sample(out, seed=args.seed)
+    print(f"sanpi sample: wrote synthetic sample data to {out}: {summary}")
+    return 0
+
+
+def cmd_sql(args) -> int:
+    import duckdb
+
+    settings = get_settings()
+    if not settings.warehouse.exists():
+        print(f"sanpi sql: no warehouse at {settings.warehouse}; run `sanpi run` first", file=sys.stderr)
+        return 2
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        try:
+            relation = con.sql(args.query)
+        except duckdb.Error as exc:
+            print(f"sanpi sql: {exc}", file=sys.stderr)
+            return 1
+        if relation is None:
+            return 0
+        relation.show(max_width=args.max_width, max_rows=args.max_rows)
+    return 0
+
+
+def cmd_docs(args) -> int:
+    from sanpi.docs import serve_docs
+    from sanpi.transform import run_dbt
+
+    settings = get_settings()
+    if not args.serve or not settings.dbt_docs_index.exists():
+        outcome = run_dbt(settings, "docs", "generate", "--static")
+        if not outcome.success:
+            print("sanpi docs: dbt docs generate failed", file=sys.stderr)
+            return 1
+        print(f"sanpi docs: {settings.dbt_docs_static}")
+    if args.serve:
+        serve_docs(settings.dbt_target, host="127.0.0.1", port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sanpi", description="sanpi (三批): Henan 三个一批 data warehouse")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="ingest -> build -> validate -> docs")
+    p.add_argument("--source", help="inbox folder (default: bundled sample data)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("ingest", help="load an inbox folder into the raw schema")
+    p.add_argument("--source", help="inbox folder (default: bundled sample data)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("sample", help="generate the synthetic sample data")
+    p.add_argument("--out", help="output folder (default: data/sample)")
+    p.add_argument("--seed", type=int, default=20210710)
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("sql", help="run a read-only query against the warehouse")
+    p.add_argument("query")
+    p.add_argument("--max-rows", type=int, default=200)
+    p.add_argument("--max-width", type=int, default=200)
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("docs", help="generate (and serve) the dbt docs site")
+    p.add_argument("--serve", action="store_true", help="serve on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.set_defaults(func=cmd_docs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Load one inbox file into the `raw` schema: one transaction per file, every row accounted for.
+
+rows_read = rows_loaded + rows_quarantined for every file, recorded in raw.load_manifest.
+Bytes already loaded are skipped (reruns change nothing); a new version of the same round's
+bulletin or the same (round, unit) submission supersedes the previous one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from sanpi.ingest.bulletins import BulletinFormatError, read_bulletin_json
+from sanpi.ingest.inbox import InboxFile
+from sanpi.ingest.submissions import ReadResult, SubmissionFormatError, read_submission
+from sanpi.raw_schema import ensure_raw_schema
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    file_path: str
+    kind: str
+    status: str            # loaded | revised | unchanged | rejected
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    message: str = ""
+
+
+def store_raw_bytes(data: bytes, sha256: str, suffix: str, store: Path) -> Path:
+    """Keep the raw bytes, content-addressed, so any load can be replayed."""
+    target = store / sha256[:2] / f"{sha256}{suffix.lower()}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(data)
+        shutil.move(tmp, target)
+    return target
+
+
+def _already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
+    return con.execute("SELECT 1 FROM raw.load_manifest WHERE sha256 = ? LIMIT 1", [sha256]).fetchall() != []
+
+
+def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, casts: dict[str, str]) -> None:
+    if frame.empty:
+        return
+    select = ", ".join(f"CAST({c} AS {casts[c]})" if c in casts else c for c in frame.columns)
+    _incoming = frame  # noqa: F841 - read by DuckDB's replacement scan below
+    con.execute(f"INSERT INTO {table} ({', '.join(frame.columns)}) SELECT {select} FROM _incoming")
+
+
+def _quarantine_rows(f: InboxFile, sha256: str, result: ReadResult, reason_prefix: str = "") -> pd.DataFrame:
+    return pd.DataFrame([
+        {"file_path": f.rel_path, "file_sha256": sha256, "sheet": q["sheet"], "row_number": q["row_number"],
+         "column_name": q["column_name"], "raw_values": q["raw_values"], "reason": reason_prefix + q["reason"]}
+        for q in result.quarantined
+    ], columns=["file_path", "file_sha256", "sheet", "row_number", "column_name", "raw_values", "reason"])
+
+
+def _read_submission_file(f: InboxFile, data: bytes) -> ReadResult:
+    result = read_submission(data, f.path.suffix)
+    problem = None
+    if f.round_no is None:
+        problem = f"round number not found in folder name {f.path.parent.name!r}"
+    elif f.city_code is None:
+        problem = f"unknown reporting unit {f.unit_label!r} in file name (not a name, alias or code in ref_units.csv)"
+    if problem:
+        # The whole file is unattributable: every row goes to quarantine, none is dropped.
+        for row in result.rows:
+            result.quarantined.append({
+                "sheet": row["sheet"], "row_number": row["row_number"], "column_name": None,
+                "raw_values": json.dumps({k: str(v) for k, v in row.items()}, ensure_ascii=False),
+                "reason": problem})
+        result.rows.clear()
+    return result
+
+
+def _supersede(con, kind: str, round_no: int | None, city_code: str | None, sha256: str) -> int:
+    rows = con.execute(
+        """UPDATE raw.load_manifest SET superseded_at = now()
+           WHERE kind = ? AND round_no IS NOT DISTINCT FROM ? AND city_code IS NOT DISTINCT FROM ?
+             AND superseded_at IS NULL AND sha256 <> ?
+           RETURNING 1""", [kind, round_no, city_code, sha256]).fetchall()
+    return len(rows)
+
+
+def _record(con, f: InboxFile, sha256: str, kind: str, round_no, city_code, read: int, loaded: int,
+            quarantined: int, source_root: str, stored: Path) -> None:
+    con.execute(
+        """INSERT INTO raw.load_manifest (file_path, sha256, kind, round_no, city_code, rows_read,
+               rows_loaded, rows_quarantined, loaded_at, source_root, stored_path)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?)""",
+        [f.rel_path, sha256, kind, round_no, city_code, read, loaded, quarantined, source_root, str(stored)])
+
+
+def _load_submission(con, f: InboxFile, data: bytes, sha256: str) -> tuple[int, int, int, int | None]:
+    try:
+        result = _read_submission_file(f, data)
+    except SubmissionFormatError as exc:
+        result = ReadResult(quarantined=[{"sheet": None, "row_number": None, "column_name": None,
+                                          "raw_values": None, "reason": f"file not readable: {exc}"}])
+    rows = pd.DataFrame(result.rows, columns=["sheet", "row_number", "stage_code", "project_code",
+                                              "project_name", "county", "sector_label", "investment_yi"])
+    rows["investment_yi"] = rows["investment_yi"].astype(str)
+    rows.insert(0, "file_sha256", sha256)
+    rows.insert(1, "file_path", f.rel_path)
+    rows.insert(4, "round_no", f.round_no)
+    rows.insert(5, "city_code", f.city_code)
+    _insert_frame(con, "raw.submission_rows", rows, {"investment_yi": "DECIMAL(18, 4)"})
+    _insert_frame(con, "raw.quarantine", _quarantine_rows(f, sha256, result), {})
+    file_failed = len(result.rows) == 0 and result.quarantined and result.quarantined[0]["row_number"] is None
+    read = 0 if file_failed else result.rows_read
+    return read, len(result.rows), (0 if file_failed else len(result.quarantined)), f.round_no
+
+
+def _load_bulletin(con, f: InboxFile, data: bytes, sha256: str) -> tuple[int, int, int, int | None]:
+    try:
+        bulletin, figures = read_bulletin_json(data)
+    except BulletinFormatError as exc:
+        con.execute("INSERT INTO raw.quarantine (file_path, file_sha256, reason) VALUES (?, ?, ?)",
+                    [f.rel_path, sha256, f"bulletin not readable: {exc}"])
+        return 0, 0, 0, None
+    con.execute(
+        """INSERT INTO raw.bulletins VALUES (?, ?, ?, ?, CAST(? AS DATE), ?, ?, ?, ?, CAST(? AS DECIMAL(18,4)), ?)""",
+        [sha256, f.rel_path, bulletin["province"], bulletin["round_no"], bulletin["held_on"],
+         bulletin["main_venue"], bulletin["source_url"], bulletin["cumulative_rounds"],
+         bulletin["cumulative_projects"],
+         None if bulletin["cumulative_investment_yi"] is None else str(bulletin["cumulative_investment_yi"]),
+         bulletin["cumulative_qualifier"]])
+    frame = pd.DataFrame(figures).drop(columns=["figure_number"], errors="ignore")
+    if not frame.empty:
+        frame["value"] = frame["value"].astype(str)
+        frame.insert(0, "file_sha256", sha256)
+        frame.insert(1, "file_path", f.rel_path)
+        frame.insert(2, "round_no", bulletin["round_no"])
+    _insert_frame(con, "raw.bulletin_figures", frame, {"value": "DECIMAL(18, 4)"})
+    return len(figures), len(figures), 0, bulletin["round_no"]
+
+
+def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, store: Path) -> LoadOutcome:
+    """Load one file in one transaction. A crash mid-file leaves nothing of it behind."""
+    ensure_raw_schema(con)
+    data = f.path.read_bytes()
+    sha256 = hashlib.sha256(data).hexdigest()
+    if _already_loaded(con, sha256):
+        return LoadOutcome(f.rel_path, f.kind, "unchanged")
+    stored = store_raw_bytes(data, sha256, f.path.suffix, store)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        loader = _load_bulletin if f.kind == "bulletin" else _load_submission
+        read, loaded, quarantined, round_no = loader(con, f, data, sha256)
+        attributable = round_no is not None and (f.kind == "bulletin" or f.city_code is not None)
+        superseded = _supersede(con, f.kind, round_no, f.city_code, sha256) if attributable else 0
+        _record(con, f, sha256, f.kind, round_no, f.city_code, read, loaded, quarantined, source_root, stored)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    if loaded == 0 and quarantined == 0 and read == 0:
+        status, message = "rejected", "file could not be read; see raw.quarantine"
+    else:
+        status = "revised" if superseded else "loaded"
+        message = f"{quarantined} row(s) quarantined" if quarantined else ""
+    return LoadOutcome(f.rel_path, f.kind, status, read, loaded, quarantined, message)

@@ -1,0 +1,67 @@
+"""Run dbt in-process against the warehouse, forward its node results to our logger, release the file."""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from sanpi.settings import DBT_PROJECT_DIR, Settings, quiet_telemetry
+
+log = logging.getLogger("sanpi.dbt")
+
+# dbt events worth an operator's attention; the rest stays in dbt's own log file.
+_FORWARDED_EVENTS = {"LogModelResult", "LogTestResult", "LogSeedResult", "RunResultError",
+                     "RunResultFailure", "RunResultWarning", "EndOfRunSummary", "CatalogWritten"}
+
+
+class DbtError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DbtOutcome:
+    command: str
+    success: bool
+    nodes: int
+    failures: list[str]
+
+
+def _forward(event) -> None:
+    if event.info.name in _FORWARDED_EVENTS:
+        level = logging.WARNING if event.info.level in ("warn", "error") else logging.INFO
+        log.log(level, event.info.msg)
+
+
+def close_dbt_connections() -> None:
+    """dbt-duckdb keeps its DuckDB connection open after invoke() returns (STACK.md): close it so
+    the warehouse file is released for other connections and processes."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+        if env is not None:
+            env.close()
+
+
+def run_dbt(settings: Settings, *args: str) -> DbtOutcome:
+    """Invoke `dbt <args>` on dbt_project/ with the warehouse from settings."""
+    from dbt.cli.main import dbtRunner
+
+    quiet_telemetry()
+    os.environ["SANPI_WAREHOUSE"] = str(settings.warehouse)
+    cli_args = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                "--target-path", str(settings.dbt_target), "--log-path", str(settings.dbt_target / "logs")]
+    try:
+        result = dbtRunner(callbacks=[_forward]).invoke(cli_args)
+    finally:
+        close_dbt_connections()
+    if result.exception is not None:
+        raise DbtError(f"dbt {' '.join(args)} could not run: {result.exception}") from result.exception
+    failures: list[str] = []
+    nodes = 0
+    for node_result in getattr(result.result, "results", None) or []:
+        nodes += 1
+        if str(node_result.status) in ("error", "fail"):
+            failures.append(f"{node_result.node.unique_id}: {node_result.message}")
+    return DbtOutcome(" ".join(args), bool(result.success), nodes, failures)

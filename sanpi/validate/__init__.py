@@ -1,0 +1,1 @@
+"""Validate: Great Expectations suites over the built warehouse, run by checkpoints."""

@@ -1,0 +1,127 @@
+"""Submission and bulletin readers and the loader, on small files written by real libraries."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from openpyxl import Workbook
+
+from sanpi.ingest.bulletins import read_bulletin_json
+from sanpi.ingest.inbox import discover
+from sanpi.ingest.loader import load_file
+from sanpi.ingest.submissions import SubmissionFormatError, read_csv, read_xlsx
+
+HEADER = ["序号", "项目代码", "项目名称", "所在县区", "所属行业", "总投资（亿元）"]
+
+
+def xlsx_bytes(sheets: dict[str, list[list]], title: bool = True) -> bytes:
+    import io
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        if title:
+            ws.append([f"测试清单 {name}"])
+        for row in rows:
+            ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_xlsx_reads_every_stage_sheet_below_a_title_row():
+    data = xlsx_bytes({
+        "签约一批": [HEADER, [1, "410100-R13-0001", "甲项目", "金水区", "先进制造业", 12.5]],
+        "开工一批": [HEADER, [1, "410100-R12-0002", "乙项目", "中牟县", "现代服务业", "1,200.25"]],
+        "投产一批": [HEADER],
+    })
+    result = read_xlsx(data)
+    assert [(r["stage_code"], r["project_name"], r["investment_yi"], r["row_number"]) for r in result.rows] == [
+        ("signed", "甲项目", Decimal("12.5000"), 3), ("started", "乙项目", Decimal("1200.2500"), 3)]
+    assert result.quarantined == []
+
+
+def test_bad_rows_are_quarantined_with_sheet_row_column_and_reason():
+    data = xlsx_bytes({"开工一批": [
+        HEADER,
+        [1, "c1", "", "金水区", "先进制造业", 3],
+        [2, "c2", "丙项目", "金水区", "先进制造业", "三亿"],
+        [3, "c3", "丁项目", "金水区", "先进制造业", -1],
+        [4, "c4", "戊项目", "金水区", "先进制造业", 2],
+    ]})
+    result = read_xlsx(data)
+    assert result.rows_read == 4 and len(result.rows) == 1
+    found = [(q["sheet"], q["row_number"], q["column_name"]) for q in result.quarantined]
+    assert found == [("开工一批", 3, "project_name"), ("开工一批", 4, "investment"), ("开工一批", 5, "investment")]
+    assert "not a number" in result.quarantined[1]["reason"] and "三亿" in result.quarantined[1]["raw_values"]
+
+
+def test_csv_with_stage_column_in_gb18030_and_wan_yuan_header():
+    text = "序号,项目名称,所在县区,所属行业,阶段,总投资(万元)\n1,己项目,洛龙区,社会民生,投产一批,25000\n2,庚项目,洛龙区,社会民生,未知阶段,1\n"
+    result = read_csv(text.encode("gb18030"))
+    assert [(r["stage_code"], r["investment_yi"]) for r in result.rows] == [("production", Decimal("2.5000"))]
+    assert result.quarantined[0]["column_name"] == "stage"
+
+
+def test_file_without_header_is_a_format_error():
+    with pytest.raises(SubmissionFormatError, match="no header row"):
+        read_csv("a,b,c\n1,2,3\n".encode())
+
+
+def test_bulletin_json_keeps_published_decimals():
+    doc = {"province": "河南", "round": 4, "figures": [
+        {"unit": "河南省", "unit_level": "province", "stage": "signed", "measure": "investment_yi", "value": 4364},
+        {"unit": "河南省", "unit_level": "province", "stage": "started", "measure": "investment_yi", "value": 6328.0}]}
+    bulletin, figures = read_bulletin_json(json.dumps(doc).encode())
+    assert bulletin["round_no"] == 4
+    assert [(f["value"], f["value_decimals"]) for f in figures] == [(Decimal(4364), 0), (Decimal("6328.0"), 1)]
+
+
+def _inbox(root: Path) -> Path:
+    (root / "submissions" / "7").mkdir(parents=True)
+    (root / "bulletins").mkdir()
+    (root / "submissions" / "7" / "济源.xlsx").write_bytes(xlsx_bytes({"签约一批": [
+        HEADER, [1, "419001-R07-0001", "甲", "济源市", "先进制造业", 1.5], [2, "x", "", "济源市", "其他", 1]]}))
+    (root / "submissions" / "7" / "火星市.csv").write_text(
+        "序号,项目名称,阶段,总投资(亿元)\n1,乙,开工一批,2\n", encoding="utf-8-sig")
+    return root
+
+
+def test_loader_accounts_for_every_row_and_skips_known_bytes(tmp_path):
+    root = _inbox(tmp_path / "inbox")
+    files = {f.rel_path: f for f in discover(root)}
+    assert files["submissions/7/济源.xlsx"].city_code == "419001"
+    assert files["submissions/7/火星市.csv"].city_code is None
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    outcomes = [load_file(con, f, str(root), tmp_path / "store") for f in files.values()]
+    assert [(o.rows_read, o.rows_loaded, o.rows_quarantined) for o in outcomes] == [(2, 1, 1), (1, 0, 1)]
+    manifest = con.sql("SELECT rows_read, rows_loaded + rows_quarantined FROM raw.load_manifest").fetchall()
+    assert all(read == accounted for read, accounted in manifest)
+    reasons = con.sql("SELECT reason FROM raw.quarantine WHERE file_path LIKE '%火星市%'").fetchall()
+    assert "unknown reporting unit '火星市'" in reasons[0][0]
+    # Raw bytes kept, content-addressed.
+    stored = con.sql("SELECT stored_path FROM raw.load_manifest").fetchall()
+    assert all(Path(p).read_bytes() == files[f].path.read_bytes()
+               for (p,), f in zip(stored, files))
+    again = [load_file(con, f, str(root), tmp_path / "store").status for f in files.values()]
+    assert again == ["unchanged", "unchanged"]
+    assert con.sql("SELECT count(*) FROM raw.submission_rows").fetchall() == [(1,)]
+
+
+def test_new_version_of_a_submission_supersedes_the_old_one(tmp_path):
+    root = _inbox(tmp_path / "inbox")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    for f in discover(root):
+        load_file(con, f, str(root), tmp_path / "store")
+    path = root / "submissions" / "7" / "济源.xlsx"
+    path.write_bytes(xlsx_bytes({"签约一批": [HEADER, [1, "419001-R07-0001", "甲", "济源市", "先进制造业", 2.5]]}))
+    outcome = load_file(con, next(f for f in discover(root) if f.path == path), str(root), tmp_path / "store")
+    assert outcome.status == "revised"
+    current = con.sql("""SELECT r.investment_yi FROM raw.submission_rows r
+                         JOIN raw.load_manifest m ON m.sha256 = r.file_sha256 AND m.superseded_at IS NULL
+                         WHERE r.city_code = '419001'""").fetchall()
+    assert current == [(Decimal("2.5000"),)]

@@ -1,0 +1,154 @@
+"""The real pipeline end to end (Prefect -> DuckDB -> dbt -> GX -> docs) on the bundled sample data."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import REPO, SHARED, workspace_env
+
+SAMPLE = REPO / "data" / "sample"
+# Round 13 as published in the seed bulletin (facts): stage -> (projects, 亿元).
+ROUND_13 = {"signed": (754, Decimal("5782.7")), "started": (488, Decimal("3697.8")),
+            "production": (1017, Decimal("8528.8"))}
+COMPARED_SCHEMAS = ("raw", "staging", "intermediate", "marts", "reference")
+
+
+def snapshot(warehouse: Path) -> dict[str, list]:
+    """Every table and view of the warehouse's data schemas, sorted, as Python values."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.sql(f"""SELECT table_schema || '.' || table_name FROM information_schema.tables
+                             WHERE table_schema IN {COMPARED_SCHEMAS} ORDER BY 1""").fetchall()
+        return {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for (t,) in tables}
+
+
+@pytest.fixture(scope="module")
+def sample_run(prefect_api, tmp_path_factory):
+    """One pipeline run on the sample data into a temporary warehouse, then a second, identical one."""
+    from flows.pipeline import pipeline_flow
+
+    root = tmp_path_factory.mktemp("sample_run")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in workspace_env(root).items():
+            mp.setenv(key, value)
+        first = pipeline_flow(source=str(SAMPLE))
+        warehouse = root / "data" / "warehouse.duckdb"
+        before = snapshot(warehouse)
+        second = pipeline_flow(source=str(SAMPLE))
+        after = snapshot(warehouse)
+    yield {"root": root, "warehouse": warehouse, "first": first, "second": second,
+           "before": before, "after": after}
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.sql(sql).fetchall()
+
+
+def test_marts_are_populated(sample_run):
+    w = sample_run["warehouse"]
+    for table in ("dim_round", "dim_city", "dim_sector", "dim_stage", "dim_project", "fct_project_stage",
+                  "fct_city_round_stage", "fct_bulletin_total", "rpt_reconciliation"):
+        assert query(w, f"SELECT count(*) FROM marts.{table}")[0][0] > 0, table
+    assert query(w, "SELECT count(DISTINCT round_no) FROM marts.fct_project_stage") == [(15,)]
+    assert query(w, "SELECT count(DISTINCT city_code) FROM marts.fct_project_stage") == [(19,)]
+    # Every project row of the sample files is in the facts: nothing lost, nothing fanned out.
+    loaded = query(w, "SELECT sum(rows_loaded) FROM raw.load_manifest WHERE kind = 'submission'")[0][0]
+    assert query(w, "SELECT count(*) FROM marts.fct_project_stage") == [(loaded,)]
+    assert query(w, "SELECT sum(rows_quarantined) FROM raw.load_manifest") == [(0,)]
+
+
+def test_reconciliation_passes_on_the_sample(sample_run):
+    assert sample_run["first"].validation.success
+    statuses = dict(query(sample_run["warehouse"],
+                          "SELECT status, count(*) FROM marts.rpt_reconciliation GROUP BY ALL"))
+    assert statuses == {"match": 15 * 3 * 2}  # every round x stage x measure of the sample checks out
+    stored = query(sample_run["warehouse"],
+                   "SELECT suite, bool_and(success), count(*) FROM dq.validation_results GROUP BY ALL ORDER BY 1")
+    assert [(s, ok) for s, ok, _ in stored] == [("reconciliation", True), ("submissions", True)]
+
+
+def test_round_13_totals_equal_the_seed_bulletin(sample_run):
+    w = sample_run["warehouse"]
+    published = {s: (c, v) for s, c, v in query(
+        w, "SELECT stage_code, project_count, investment_yi FROM marts.fct_bulletin_total WHERE round_no = 13")}
+    assert published == ROUND_13
+    city_sums = {s: (c, v) for s, c, v in query(
+        w, """SELECT stage_code, sum(project_count)::INT, round(sum(investment_yi), 1)
+              FROM marts.fct_city_round_stage WHERE round_no = 13 GROUP BY ALL""")}
+    assert city_sums == ROUND_13
+    label = SHARED / "seed" / "round_13_bulletin.label.json"
+    if label.exists():  # the real seed bulletin's label, when ../shared is present
+        figures = json.loads(label.read_text(encoding="utf-8"))["figures"]
+        for f in figures:
+            count, amount = ROUND_13[f["stage"]]
+            assert Decimal(str(f["value"])) == (count if f["measure"] == "projects" else amount)
+
+
+def test_second_run_on_the_same_files_changes_nothing(sample_run):
+    assert sample_run["second"].ingest.statuses == {"unchanged": sample_run["first"].ingest.files}
+    assert sample_run["before"].keys() == sample_run["after"].keys()
+    for table, rows in sample_run["before"].items():
+        assert sample_run["after"][table] == rows, f"{table} changed on a rerun"
+
+
+def test_docs_and_data_docs_are_written(sample_run):
+    root = sample_run["root"]
+    assert (root / "dbt_target" / "static_index.html").stat().st_size > 10_000
+    assert (root / "dbt_target" / "catalog.json").exists()
+    assert list((root / "expectations").rglob("data_docs/local_site/index.html"))
+
+
+def test_sanpi_sql_answers_the_round_13_question(sample_run):
+    env = {**workspace_env(sample_run["root"]), "PATH": str(Path(sys.executable).parent)}
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "sanpi"), "sql",
+         "SELECT stage_code, project_count, investment_yi FROM marts.fct_bulletin_total "
+         "WHERE round_no = 13 ORDER BY stage_code"],
+        capture_output=True, text=True, env=env, check=True).stdout
+    for stage, (count, amount) in ROUND_13.items():
+        assert stage in out and str(count) in out and str(amount) in out
+
+
+def _drop_one_project(inbox: Path) -> tuple[int, str, str]:
+    """Remove the last project row of one city's CSV submission; return (round, unit file, stage)."""
+    for path in sorted((inbox / "submissions").glob("*/*.csv"), key=lambda p: (int(p.parent.name), p.name)):
+        rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+        if len(rows) > 2:
+            header, last = rows[0], rows[-1]
+            with open(path, "w", encoding="utf-8-sig", newline="") as f:
+                csv.writer(f, lineterminator="\n").writerows(rows[:-1])
+            return int(path.parent.name), path.name, last[header.index("阶段")]
+    raise AssertionError("no CSV submission in the sample")
+
+
+STAGE_CODES = {"签约一批": "signed", "开工一批": "started", "投产一批": "production"}
+
+
+def test_a_city_off_by_one_project_fails_the_run_and_keeps_the_warehouse(prefect_api, workspace):
+    from flows.pipeline import DataQualityError, pipeline_flow
+
+    inbox = workspace / "inbox"
+    shutil.copytree(SAMPLE, inbox)
+    round_no, unit_file, stage_label = _drop_one_project(inbox)
+    stage = STAGE_CODES[stage_label]
+    with pytest.raises(DataQualityError) as failure:
+        pipeline_flow(source=str(inbox))
+    message = str(failure.value)
+    assert f"round {round_no} {stage} project_count" in message and "gap -1" in message
+    warehouse = workspace / "data" / "warehouse.duckdb"
+    assert query(warehouse, f"""SELECT difference FROM marts.rpt_reconciliation
+                                WHERE round_no = {round_no} AND stage_code = '{stage}'
+                                  AND measure = 'project_count'""") == [(-1,)]
+    # Everything else is still in the warehouse and can be queried.
+    assert query(warehouse, "SELECT count(DISTINCT round_no) FROM marts.fct_project_stage") == [(15,)]
+    assert query(warehouse, "SELECT count(*) FROM marts.rpt_reconciliation WHERE status = 'mismatch'")[0][0] == 2
+    assert query(warehouse, "SELECT bool_and(success) FROM dq.validation_results WHERE suite = 'reconciliation'") \
+        == [(False,)]
