@@ -52,6 +52,8 @@ def reconciliation_expectations() -> list:
     investment = Column("measure") == "investment_yi"
     return [
         gxe.ExpectTableRowCountToBeBetween(min_value=1),
+        # A tolerance outside this list would leave its rows unchecked by the expectations below.
+        gxe.ExpectColumnValuesToBeInSet(column="tolerance", value_set=[0, *INVESTMENT_TOLERANCES]),
         gxe.ExpectColumnValuesToBeBetween(column="difference", min_value=0, max_value=0,
                                           row_condition=Column("measure") == "project_count"),
         *(gxe.ExpectColumnValuesToBeBetween(column="difference", min_value=-t, max_value=t,
