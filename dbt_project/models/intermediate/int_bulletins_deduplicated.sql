@@ -1,0 +1,30 @@
+-- One row per round: the Henan bulletin of that round. Should two current bulletin files report the
+-- same round, the one loaded last wins (then the later file path); bulletin_file_count tells.
+with bulletins as (
+    select * from {{ ref('stg_raw__bulletins') }}
+),
+
+manifest as (
+    select file_sha256, max(loaded_at) as loaded_at
+    from {{ ref('stg_raw__load_manifest') }}
+    where is_current
+    group by file_sha256
+),
+
+ranked as (
+    select
+        b.*,
+        m.loaded_at,
+        row_number() over (
+            partition by b.round_no
+            order by m.loaded_at desc nulls last, b.file_path desc
+        ) as file_rank,
+        count(*) over (partition by b.round_no) as bulletin_file_count
+    from bulletins as b
+    left join manifest as m using (file_sha256)
+    where b.round_no is not null
+)
+
+select * exclude (file_rank)
+from ranked
+where file_rank = 1

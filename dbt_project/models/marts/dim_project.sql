@@ -1,0 +1,55 @@
+-- One row per project (project_key). Name, city, county and sector come from the latest round the
+-- project appears in (in that round: the latest stage); first/last rounds per stage summarise its path.
+with stages as (
+    select * from {{ ref('int_project_stages_deduplicated') }}
+),
+
+stage_order as (
+    select stage_code, stage_order from {{ ref('ref_stages') }}
+),
+
+latest as (
+    select
+        s.*,
+        row_number() over (
+            partition by s.project_key
+            order by s.round_no desc, o.stage_order desc nulls last, s.file_path, s.row_number
+        ) as recency_rank
+    from stages as s
+    left join stage_order as o using (stage_code)
+),
+
+path as (
+    select
+        project_key,
+        min(round_no)                                                 as first_round_no,
+        max(round_no)                                                 as last_round_no,
+        count(distinct round_no)                                      as round_count,
+        min(case when stage_code = 'signed' then round_no end)        as first_signed_round_no,
+        min(case when stage_code = 'started' then round_no end)       as first_started_round_no,
+        min(case when stage_code = 'production' then round_no end)    as first_production_round_no
+    from stages
+    group by project_key
+)
+
+select
+    l.project_key,
+    l.project_code,
+    l.project_name,
+    l.city_code,
+    l.submitted_city_code,
+    l.county,
+    l.sector_code,
+    l.sector_label,
+    l.investment_yi                 as latest_investment_yi,
+    l.round_no                      as latest_round_no,
+    l.stage_code                    as latest_stage_code,
+    p.first_round_no,
+    p.last_round_no,
+    p.round_count,
+    p.first_signed_round_no,
+    p.first_started_round_no,
+    p.first_production_round_no
+from latest as l
+join path as p using (project_key)
+where l.recency_rank = 1

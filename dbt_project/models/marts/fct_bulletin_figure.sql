@@ -1,0 +1,25 @@
+-- One row per figure published in a current Henan bulletin: headlines and breakdowns, provincial,
+-- city and county figures, single and combined stages, with provenance (file, source sentence).
+select
+    figure_id,
+    round_no,
+    unit,
+    unit_level,
+    city_code,
+    stage_as_published,
+    stage_code,
+    is_combined_stage,
+    measure,
+    value,
+    value_decimals,
+    tolerance,
+    qualifier,
+    is_headline,
+    breakdown_dimension,
+    breakdown_category,
+    sector_code,
+    source_text,
+    file_path,
+    file_sha256,
+    source_url
+from {{ ref('int_bulletin_figures_resolved') }}

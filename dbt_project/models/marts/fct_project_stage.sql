@@ -1,0 +1,37 @@
+-- One row per project per round per stage, from the current city submissions. Sector labels are
+-- mapped through ref_sector_labels (unmapped -> unknown); a city code that is not one of the 19
+-- units becomes 000000. Source columns point back at the submitted row.
+with stages as (
+    select * from {{ ref('int_project_stages_deduplicated') }}
+),
+
+earlier_started as (
+    select project_key, min(round_no) as first_started_round_no
+    from stages
+    where stage_code = 'started'
+    group by project_key
+)
+
+select
+    s.round_no,
+    s.city_code,
+    s.sector_code,
+    s.stage_code,
+    s.project_key,
+    s.project_code,
+    s.project_name,
+    s.county,
+    s.sector_label,
+    s.investment_yi,
+    s.submitted_city_code,
+    s.is_city_known,
+    s.stage_code = 'production'
+        and e.first_started_round_no is not null
+        and e.first_started_round_no < s.round_no   as is_carried_over,
+    s.source_row_count,
+    s.file_path                                     as source_file_path,
+    s.file_sha256                                   as source_file_sha256,
+    s.sheet                                         as source_sheet,
+    s.row_number                                    as source_row_number
+from stages as s
+left join earlier_started as e using (project_key)
