@@ -40,36 +40,44 @@ def find_inbox_files(source: Path) -> list[InboxFile]:
     return discover(source)
 
 
+def _report(logger, outcome: LoadOutcome) -> None:
+    if outcome.status == "rejected":
+        logger.warning("%s: %s", outcome.file_path, outcome.message)
+    elif outcome.rows_quarantined:
+        logger.warning("%s: %d of %d rows quarantined (see raw.quarantine)",
+                       outcome.file_path, outcome.rows_quarantined, outcome.rows_read)
+    elif outcome.status == "revised":
+        logger.info("%s: new version replaces the previous one", outcome.file_path)
+
+
 @task(cache_policy=NO_CACHE)
-def load_inbox_file(con: duckdb.DuckDBPyConnection, inbox_file: InboxFile, source: Path) -> LoadOutcome:
-    return load_file(con, inbox_file, str(source), get_settings().raw_store)
-
-
-@flow(name="sanpi-ingest", log_prints=True)
-def ingest_flow(source: str | None = None) -> IngestSummary:
-    """Load bulletins and city submissions from SOURCE (default: the bundled sample data)."""
+def load_inbox_files(files: list[InboxFile], source: Path) -> list[LoadOutcome]:
+    """Load each file in its own transaction. One task for all files: a task run per file only adds
+    overhead and, at hundreds of files, floods the temporary API's event recorder at shutdown."""
     logger = get_run_logger()
     settings = get_settings()
-    root = Path(source).resolve() if source else SAMPLE_DIR
-    files = find_inbox_files(root)
-    logger.info("Ingesting %d files from %s into %s", len(files), root, settings.warehouse)
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     outcomes: list[LoadOutcome] = []
     with duckdb.connect(str(settings.warehouse)) as con:
         ensure_raw_schema(con)
         step = max(1, len(files) // 10)
         for i, inbox_file in enumerate(files, start=1):
-            outcome = load_inbox_file(con, inbox_file, root)
+            outcome = load_file(con, inbox_file, str(source), settings.raw_store)
             outcomes.append(outcome)
-            if outcome.status == "rejected":
-                logger.warning("%s: %s", outcome.file_path, outcome.message)
-            elif outcome.rows_quarantined:
-                logger.warning("%s: %d of %d rows quarantined (see raw.quarantine)",
-                               outcome.file_path, outcome.rows_quarantined, outcome.rows_read)
-            elif outcome.status == "revised":
-                logger.info("%s: new version replaces the previous one", outcome.file_path)
+            _report(logger, outcome)
             if i % step == 0 or i == len(files):
                 logger.info("Progress: %d/%d files", i, len(files))
+    return outcomes
+
+
+@flow(name="sanpi-ingest")
+def ingest_flow(source: str | None = None) -> IngestSummary:
+    """Load bulletins and city submissions from SOURCE (default: the bundled sample data)."""
+    logger = get_run_logger()
+    root = Path(source).resolve() if source else SAMPLE_DIR
+    files = find_inbox_files(root)
+    logger.info("Ingesting %d files from %s into %s", len(files), root, get_settings().warehouse)
+    outcomes = load_inbox_files(files, root)
     summary = IngestSummary(
         files=len(outcomes), statuses=dict(Counter(o.status for o in outcomes)),
         rows_read=sum(o.rows_read for o in outcomes), rows_loaded=sum(o.rows_loaded for o in outcomes),
