@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -14,8 +15,6 @@ def _prefect_defaults() -> None:
     quiet_telemetry()
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "sanpi")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    # One "Finished in state Completed()" line per file is noise; the flow logs progress itself.
-    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "WARNING")
 
 
 def _where(settings) -> str:
@@ -123,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.getLogger("sanpi").setLevel(logging.INFO)
     return args.func(args)
 
 

@@ -9,9 +9,9 @@ from sanpi.settings import DBT_PROJECT_DIR, Settings, quiet_telemetry
 
 log = logging.getLogger("sanpi.dbt")
 
-# dbt events worth an operator's attention; the rest stays in dbt's own log file.
-_FORWARDED_EVENTS = {"LogModelResult", "LogTestResult", "LogSeedResult", "RunResultError",
-                     "RunResultFailure", "RunResultWarning", "EndOfRunSummary", "CatalogWritten"}
+# dbt's own stdout is kept to warnings; these events reach our logger instead (dbt's log file has all).
+_NODE_RESULTS = {"LogModelResult", "LogTestResult", "LogSeedResult"}
+_SUMMARIES = {"StatsLine", "CatalogWritten", "RunResultError", "RunResultFailure", "RunResultWarning"}
 
 
 class DbtError(RuntimeError):
@@ -27,9 +27,11 @@ class DbtOutcome:
 
 
 def _forward(event) -> None:
-    if event.info.name in _FORWARDED_EVENTS:
-        level = logging.WARNING if event.info.level in ("warn", "error") else logging.INFO
-        log.log(level, event.info.msg)
+    name, level = event.info.name, event.info.level
+    if name in _SUMMARIES or (name in _NODE_RESULTS and level in ("warn", "error")):
+        log.log(logging.WARNING if level in ("warn", "error") else logging.INFO, event.info.msg)
+    elif name in _NODE_RESULTS:
+        log.debug(event.info.msg)
 
 
 def close_dbt_connections() -> None:
@@ -51,7 +53,8 @@ def run_dbt(settings: Settings, *args: str) -> DbtOutcome:
     quiet_telemetry()
     os.environ["SANPI_WAREHOUSE"] = str(settings.warehouse)
     cli_args = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-                "--target-path", str(settings.dbt_target), "--log-path", str(settings.dbt_target / "logs")]
+                "--target-path", str(settings.dbt_target), "--log-path", str(settings.dbt_target / "logs"),
+                "--log-level", "warn", "--log-level-file", "info"]
     try:
         result = dbtRunner(callbacks=[_forward]).invoke(cli_args)
     finally:
