@@ -26,12 +26,16 @@ class DbtOutcome:
     failures: list[str]
 
 
-def _forward(event) -> None:
-    name, level = event.info.name, event.info.level
-    if name in _SUMMARIES or (name in _NODE_RESULTS and level in ("warn", "error")):
-        log.log(logging.WARNING if level in ("warn", "error") else logging.INFO, event.info.msg)
-    elif name in _NODE_RESULTS:
-        log.debug(event.info.msg)
+def _collector(records: list[tuple[int, str]]):
+    """dbt fires events from its worker threads, outside the Prefect run context: collect them and
+    log them from the calling thread once dbt returns, so they reach the flow run's logs."""
+    def collect(event) -> None:
+        name, level = event.info.name, event.info.level
+        if name in _SUMMARIES or (name in _NODE_RESULTS and level in ("warn", "error")):
+            records.append((logging.WARNING if level in ("warn", "error") else logging.INFO, event.info.msg))
+        elif name in _NODE_RESULTS:
+            records.append((logging.DEBUG, event.info.msg))
+    return collect
 
 
 def close_dbt_connections() -> None:
@@ -55,10 +59,13 @@ def run_dbt(settings: Settings, *args: str) -> DbtOutcome:
     cli_args = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
                 "--target-path", str(settings.dbt_target), "--log-path", str(settings.dbt_target / "logs"),
                 "--log-level", "warn", "--log-level-file", "info"]
+    records: list[tuple[int, str]] = []
     try:
-        result = dbtRunner(callbacks=[_forward]).invoke(cli_args)
+        result = dbtRunner(callbacks=[_collector(records)]).invoke(cli_args)
     finally:
         close_dbt_connections()
+        for level, message in records:
+            log.log(level, message)
     if result.exception is not None:
         raise DbtError(f"dbt {' '.join(args)} could not run: {result.exception}") from result.exception
     failures: list[str] = []
