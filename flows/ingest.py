@@ -9,7 +9,7 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from sanpi.ingest.inbox import InboxFile, discover
+from sanpi.ingest.inbox import InboxFile, discover, not_loaded
 from sanpi.ingest.loader import LoadOutcome, load_file
 from sanpi.raw_schema import ensure_raw_schema
 from sanpi.settings import SAMPLE_DIR, get_settings
@@ -77,6 +77,10 @@ def ingest_flow(source: str | None = None) -> IngestSummary:
     root = Path(source).resolve() if source else SAMPLE_DIR
     files = find_inbox_files(root)
     logger.info("Ingesting %d files from %s into %s", len(files), root, get_settings().warehouse)
+    skipped = not_loaded(root, files)
+    if skipped:
+        logger.info("Not loaded (no reader for these yet, e.g. text bulletins): %d files, first: %s",
+                    len(skipped), ", ".join(skipped[:3]))
     outcomes = load_inbox_files(files, root)
     summary = IngestSummary(
         files=len(outcomes), statuses=dict(Counter(o.status for o in outcomes)),

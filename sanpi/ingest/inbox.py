@@ -48,3 +48,11 @@ def discover(root: Path) -> list[InboxFile]:
         ))
     found.sort(key=lambda f: (f.kind != "bulletin", f.round_no or 0, f.rel_path))
     return found
+
+
+def not_loaded(root: Path, files: list[InboxFile]) -> list[str]:
+    """Files under root that discover() does not load (e.g. text bulletins, stray files), so a run
+    can say what it left out instead of passing over it in silence."""
+    loaded = {f.path for f in files}
+    return sorted(p.relative_to(root).as_posix() for p in root.resolve().rglob("*")
+                  if p.is_file() and p not in loaded and not p.name.startswith(".") and p.name != "README.md")
