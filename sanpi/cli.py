@@ -90,6 +90,12 @@ def cmd_docs(args) -> int:
     return 0
 
 
+def cmd_parse_bulletin(args) -> int:
+    from sanpi.bulletin.command import run_parse_bulletin
+
+    return run_parse_bulletin(args.files, as_json=args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sanpi", description="sanpi (三批): Henan 三个一批 data warehouse")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default: data/sample)")
     p.add_argument("--seed", type=int, default=20210710)
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("parse-bulletin", help="read round bulletins (text, HTML or JSON) and print their figures")
+    p.add_argument("files", nargs="+", help="bulletin files")
+    p.add_argument("--json", action="store_true", help="one JSON object per file, per line")
+    p.set_defaults(func=cmd_parse_bulletin)
 
     p = sub.add_parser("sql", help="run a read-only query against the warehouse")
     p.add_argument("query")

@@ -69,7 +69,33 @@ CREATE TABLE IF NOT EXISTS raw.bulletin_figures (
     qualifier      VARCHAR NOT NULL,     -- exact | approx | lower_bound
     breakdown_dimension VARCHAR,         -- sector | size_band | source (NULL = headline figure)
     breakdown_category  VARCHAR,
-    source_text    VARCHAR               -- sentence the figure came from (provenance)
+    source_text    VARCHAR,              -- sentence the figure came from (provenance)
+    char_start     INTEGER,              -- span of source_text in the decoded article body, if known
+    char_end       INTEGER
+);
+
+-- Figures a bulletin reader saw but would not emit (digits missing, cut off, ambiguous), with why.
+CREATE TABLE IF NOT EXISTS raw.bulletin_warnings (
+    file_sha256 VARCHAR NOT NULL,
+    file_path   VARCHAR NOT NULL,
+    round_no    INTEGER,
+    sentence    VARCHAR,
+    reason      VARCHAR NOT NULL
+);
+
+-- Findings about a submission that do not stop its rows from loading: a declared 合计 (total) row
+-- that differs from the sum of the rows, duplicate projects, an amount implausible for its unit.
+CREATE TABLE IF NOT EXISTS raw.submission_findings (
+    file_sha256 VARCHAR NOT NULL,
+    file_path   VARCHAR NOT NULL,
+    round_no    INTEGER,
+    city_code   VARCHAR,
+    sheet       VARCHAR,
+    row_number  INTEGER,
+    finding     VARCHAR NOT NULL,        -- total_mismatch | duplicate_project | implausible_amount | ...
+    detail      VARCHAR NOT NULL,
+    expected    DECIMAL(18, 4),
+    actual      DECIMAL(18, 4)
 );
 
 -- Rows that could not be loaded, with the reason. rows_read = rows_loaded + rows_quarantined.
@@ -83,6 +109,10 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
     reason        VARCHAR NOT NULL,
     quarantined_at TIMESTAMP NOT NULL DEFAULT now()
 );
+
+-- Columns added after the first release: bring older warehouses up to date.
+ALTER TABLE raw.bulletin_figures ADD COLUMN IF NOT EXISTS char_start INTEGER;
+ALTER TABLE raw.bulletin_figures ADD COLUMN IF NOT EXISTS char_end INTEGER;
 """
 
 

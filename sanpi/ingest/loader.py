@@ -81,12 +81,20 @@ def _read_submission_file(f: InboxFile, data: bytes) -> ReadResult:
     return result
 
 
-def _supersede(con, kind: str, round_no: int | None, city_code: str | None, sha256: str) -> int:
+def _supersede(con, f: InboxFile, round_no: int | None, sha256: str) -> int:
+    """Mark the previous current version superseded. A submission is the same document when round and
+    unit match (whatever its file name); a bulletin only when its path matches, because several
+    sources for one round are all kept, so that where they disagree the conflict stays visible."""
+    if f.kind == "bulletin":
+        where, params = "file_path = ?", [f.rel_path]
+    elif round_no is not None and f.city_code is not None:
+        where, params = "round_no = ? AND city_code = ?", [round_no, f.city_code]
+    else:
+        return 0
     rows = con.execute(
-        """UPDATE raw.load_manifest SET superseded_at = now()
-           WHERE kind = ? AND round_no IS NOT DISTINCT FROM ? AND city_code IS NOT DISTINCT FROM ?
-             AND superseded_at IS NULL AND sha256 <> ?
-           RETURNING 1""", [kind, round_no, city_code, sha256]).fetchall()
+        f"""UPDATE raw.load_manifest SET superseded_at = now()
+            WHERE kind = ? AND {where} AND superseded_at IS NULL AND sha256 <> ?
+            RETURNING 1""", [f.kind, *params, sha256]).fetchall()
     return len(rows)
 
 
@@ -155,8 +163,7 @@ def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, st
     try:
         loader = _load_bulletin if f.kind == "bulletin" else _load_submission
         read, loaded, quarantined, round_no = loader(con, f, data, sha256)
-        attributable = round_no is not None and (f.kind == "bulletin" or f.city_code is not None)
-        superseded = _supersede(con, f.kind, round_no, f.city_code, sha256) if attributable else 0
+        superseded = _supersede(con, f, round_no, sha256)
         _record(con, f, sha256, f.kind, round_no, f.city_code, read, loaded, quarantined, source_root, stored)
         con.execute("COMMIT")
     except BaseException:
