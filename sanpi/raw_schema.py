@@ -113,6 +113,10 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
 -- Columns added after the first release: bring older warehouses up to date.
 ALTER TABLE raw.bulletin_figures ADD COLUMN IF NOT EXISTS char_start INTEGER;
 ALTER TABLE raw.bulletin_figures ADD COLUMN IF NOT EXISTS char_end INTEGER;
+-- Enterprise (建设单位/项目单位) where the list gives one.
+ALTER TABLE raw.submission_rows ADD COLUMN IF NOT EXISTS enterprise VARCHAR;
+-- 合计, section and note rows of a file: not project rows, so outside rows_read.
+ALTER TABLE raw.load_manifest ADD COLUMN IF NOT EXISTS rows_skipped INTEGER;
 """
 
 

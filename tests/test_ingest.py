@@ -13,6 +13,7 @@ from sanpi.ingest.bulletins import read_bulletin_json
 from sanpi.ingest.inbox import discover
 from sanpi.ingest.loader import load_file
 from sanpi.ingest.submissions import SubmissionFormatError, read_csv, read_xlsx
+from sanpi.raw_schema import ensure_raw_schema
 
 HEADER = ["序号", "项目代码", "项目名称", "所在县区", "所属行业", "总投资（亿元）"]
 
@@ -97,8 +98,10 @@ def test_loader_accounts_for_every_row_and_skips_known_bytes(tmp_path):
     assert files["submissions/7/济源.xlsx"].city_code == "419001"
     assert files["submissions/7/火星市.csv"].city_code is None
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    outcomes = [load_file(con, f, str(root), tmp_path / "store") for f in files.values()]
-    assert [(o.rows_read, o.rows_loaded, o.rows_quarantined) for o in outcomes] == [(2, 1, 1), (1, 0, 1)]
+    ensure_raw_schema(con)
+    outcomes = {p: load_file(con, f, str(root), tmp_path / "store") for p, f in files.items()}
+    assert {p: (o.rows_read, o.rows_loaded, o.rows_quarantined) for p, o in outcomes.items()} == {
+        "submissions/7/济源.xlsx": (2, 1, 1), "submissions/7/火星市.csv": (1, 0, 1)}
     manifest = con.sql("SELECT rows_read, rows_loaded + rows_quarantined FROM raw.load_manifest").fetchall()
     assert all(read == accounted for read, accounted in manifest)
     reasons = con.sql("SELECT reason FROM raw.quarantine WHERE file_path LIKE '%火星市%'").fetchall()
@@ -115,6 +118,7 @@ def test_loader_accounts_for_every_row_and_skips_known_bytes(tmp_path):
 def test_new_version_of_a_submission_supersedes_the_old_one(tmp_path):
     root = _inbox(tmp_path / "inbox")
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_raw_schema(con)
     for f in discover(root):
         load_file(con, f, str(root), tmp_path / "store")
     path = root / "submissions" / "7" / "济源.xlsx"
@@ -125,3 +129,38 @@ def test_new_version_of_a_submission_supersedes_the_old_one(tmp_path):
                          JOIN raw.load_manifest m ON m.sha256 = r.file_sha256 AND m.superseded_at IS NULL
                          WHERE r.city_code = '419001'""").fetchall()
     assert current == [(Decimal("2.5000"),)]
+
+
+def test_a_crash_mid_file_leaves_nothing_of_it(tmp_path, monkeypatch):
+    import sanpi.ingest.loader as loader
+
+    root = _inbox(tmp_path / "inbox")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_raw_schema(con)
+    target = next(f for f in discover(root) if f.city_code == "419001")
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("power cut")
+
+    # Rows and quarantine are written by then; the crash comes before the manifest entry.
+    monkeypatch.setattr(loader, "_insert_findings", crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        load_file(con, target, str(root), tmp_path / "store")
+    for table in ("submission_rows", "quarantine", "load_manifest", "submission_findings"):
+        assert con.sql(f"SELECT count(*) FROM raw.{table}").fetchall() == [(0,)], table
+    monkeypatch.undo()
+    assert load_file(con, target, str(root), tmp_path / "store").status == "loaded"
+
+
+def test_same_project_code_under_two_units_is_reported(tmp_path):
+    root = tmp_path / "inbox"
+    (root / "submissions" / "9").mkdir(parents=True)
+    for unit in ("郑州市", "开封市"):
+        (root / "submissions" / "9" / f"{unit}.csv").write_text(
+            "项目代码,项目名称,阶段,总投资(亿元)\nSAME-1,甲,签约一批,1\n", encoding="utf-8")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_raw_schema(con)
+    for f in discover(root):
+        load_file(con, f, str(root), tmp_path / "store")
+    findings = con.sql("SELECT city_code, finding, detail FROM raw.submission_findings").fetchall()
+    assert len(findings) == 1 and findings[0][1] == "code_in_two_units" and "SAME-1" in findings[0][2]

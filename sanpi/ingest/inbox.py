@@ -1,18 +1,23 @@
 """Find the files of an inbox folder and tell what each one is (kind, round, reporting unit).
 
-Layout:  bulletins/round_NN.json                      provincial round bulletins (structured form)
-         submissions/<round number>/<unit>.xlsx|csv   one city submission per round and unit
+Layout:  bulletins/<any name>.json                    provincial round bulletins (structured form)
+         submissions/<round>/<unit>.xlsx|csv         one city submission per round and unit
+
+<round> is a number (13, 013, round_13, 第13期); <unit> is a unit's name, alias or code, or a file name
+that contains one (郑州市第13期项目清单.xlsx); a 第N期 in the file name is used when the folder has none.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-from sanpi.reference import resolve_unit
+from sanpi.reference import Unit, resolve_unit, units
 
-SUBMISSION_SUFFIXES = {".xlsx", ".csv"}
+SUBMISSION_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv"}
 BULLETIN_SUFFIXES = {".json"}
+_ROUND_IN_NAME = re.compile(r"第\s*0*(\d{1,3})\s*期")
 
 
 @dataclass(frozen=True)
@@ -25,28 +30,53 @@ class InboxFile:
     city_code: str | None    # resolved reporting unit, None when the name is unknown
 
 
-def _round_from_folder(name: str) -> int | None:
+def round_from_folder(name: str) -> int | None:
     match = re.fullmatch(r"(?:round_?|第)?0*(\d{1,3})(?:期)?", name.strip())
     return int(match.group(1)) if match else None
 
 
+@lru_cache(maxsize=1)
+def _names_longest_first() -> tuple[tuple[str, Unit], ...]:
+    names = {n: u for u in units() for n in (u.name_zh, u.short_zh, *u.aliases) if len(n) >= 2}
+    return tuple(sorted(names.items(), key=lambda item: -len(item[0])))
+
+
+def unit_in_name(stem: str) -> Unit | None:
+    """The reporting unit a file name names: exact name, alias or code first, then the longest
+    unit name inside it (郑州航空港区… is 航空港区, not 郑州市). 示范区 alone is too vague inside a name."""
+    exact = resolve_unit(stem)
+    if exact:
+        return exact
+    for name, unit in _names_longest_first():
+        if name != "示范区" and name in stem:
+            return unit
+    code = re.search(r"(?<!\d)(41\d{4})(?!\d)", stem)
+    return resolve_unit(code.group(1)) if code else None
+
+
+def _submission(root: Path, path: Path) -> InboxFile:
+    unit = unit_in_name(path.stem)
+    round_no = round_from_folder(path.parent.name)
+    if round_no is None:
+        match = _ROUND_IN_NAME.search(path.stem)
+        round_no = int(match.group(1)) if match else None
+    return InboxFile(path, path.relative_to(root).as_posix(), "submission", round_no, path.stem,
+                     unit.code if unit else None)
+
+
 def discover(root: Path) -> list[InboxFile]:
-    """All loadable files under root, sorted for stable load order. Unknown files are skipped."""
+    """All loadable files under root, sorted for a stable load order (bulletins first, then by round;
+    within a round and unit, older files first so the newest version ends up current)."""
     root = root.resolve()
     found: list[InboxFile] = []
     for path in sorted((root / "bulletins").glob("*")):
         if path.is_file() and path.suffix.lower() in BULLETIN_SUFFIXES:
             found.append(InboxFile(path, path.relative_to(root).as_posix(), "bulletin", None, None, None))
-    submissions = root / "submissions"
-    for path in sorted(submissions.glob("*/*")):
-        if not path.is_file() or path.suffix.lower() not in SUBMISSION_SUFFIXES or path.name.startswith("~$"):
-            continue
-        unit = resolve_unit(path.stem)
-        found.append(InboxFile(
-            path, path.relative_to(root).as_posix(), "submission",
-            _round_from_folder(path.parent.name), path.stem, unit.code if unit else None,
-        ))
-    found.sort(key=lambda f: (f.kind != "bulletin", f.round_no or 0, f.rel_path))
+    for path in (root / "submissions").glob("*/*"):
+        if path.is_file() and path.suffix.lower() in SUBMISSION_SUFFIXES and not path.name.startswith(("~$", ".")):
+            found.append(_submission(root, path))
+    found.sort(key=lambda f: (f.kind != "bulletin", f.round_no or 0, f.city_code or "",
+                              f.path.stat().st_mtime_ns, f.rel_path))
     return found
 
 

@@ -18,7 +18,6 @@ import pandas as pd
 from sanpi.ingest.bulletins import BulletinFormatError, read_bulletin_json
 from sanpi.ingest.inbox import InboxFile
 from sanpi.ingest.submissions import ReadResult, SubmissionFormatError, read_submission
-from sanpi.raw_schema import ensure_raw_schema
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,7 @@ class LoadOutcome:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     message: str = ""
+    findings: int = 0
 
 
 def store_raw_bytes(data: bytes, sha256: str, suffix: str, store: Path) -> Path:
@@ -55,10 +55,10 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
     con.execute(f"INSERT INTO {table} ({', '.join(frame.columns)}) SELECT {select} FROM _incoming")
 
 
-def _quarantine_rows(f: InboxFile, sha256: str, result: ReadResult, reason_prefix: str = "") -> pd.DataFrame:
+def _quarantine_rows(f: InboxFile, sha256: str, result: ReadResult) -> pd.DataFrame:
     return pd.DataFrame([
         {"file_path": f.rel_path, "file_sha256": sha256, "sheet": q["sheet"], "row_number": q["row_number"],
-         "column_name": q["column_name"], "raw_values": q["raw_values"], "reason": reason_prefix + q["reason"]}
+         "column_name": q["column_name"], "raw_values": q["raw_values"], "reason": q["reason"]}
         for q in result.quarantined
     ], columns=["file_path", "file_sha256", "sheet", "row_number", "column_name", "raw_values", "reason"])
 
@@ -98,23 +98,62 @@ def _supersede(con, f: InboxFile, round_no: int | None, sha256: str) -> int:
     return len(rows)
 
 
-def _record(con, f: InboxFile, sha256: str, kind: str, round_no, city_code, read: int, loaded: int,
-            quarantined: int, source_root: str, stored: Path) -> None:
+@dataclass(frozen=True)
+class _Counts:
+    round_no: int | None
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+    findings: int = 0
+
+
+def _record(con, f: InboxFile, sha256: str, counts: _Counts, source_root: str, stored: Path) -> None:
     con.execute(
         """INSERT INTO raw.load_manifest (file_path, sha256, kind, round_no, city_code, rows_read,
-               rows_loaded, rows_quarantined, loaded_at, source_root, stored_path)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?)""",
-        [f.rel_path, sha256, kind, round_no, city_code, read, loaded, quarantined, source_root, str(stored)])
+               rows_loaded, rows_quarantined, rows_skipped, loaded_at, source_root, stored_path)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?)""",
+        [f.rel_path, sha256, f.kind, counts.round_no, f.city_code, counts.read, counts.loaded,
+         counts.quarantined, counts.skipped, source_root, str(stored)])
 
 
-def _load_submission(con, f: InboxFile, data: bytes, sha256: str) -> tuple[int, int, int, int | None]:
+def _codes_in_other_units(con, sha256: str) -> list[dict]:
+    """The same project code submitted by another unit (in any current file) is a finding."""
+    clashes = con.execute(
+        """SELECT DISTINCT r.sheet, r.row_number, r.project_code, o.city_code, o.file_path
+           FROM raw.submission_rows r
+           JOIN raw.submission_rows o ON o.project_code = r.project_code AND o.city_code <> r.city_code
+           JOIN raw.load_manifest m ON m.sha256 = o.file_sha256 AND m.superseded_at IS NULL
+           WHERE r.file_sha256 = ? AND r.project_code IS NOT NULL
+           ORDER BY ALL""", [sha256]).fetchall()
+    return [{"sheet": sheet, "row_number": row, "finding": "code_in_two_units",
+             "detail": f"project code {code} is also submitted by unit {other} ({path})",
+             "expected": None, "actual": None}
+            for sheet, row, code, other, path in clashes]
+
+
+def _insert_findings(con, f: InboxFile, sha256: str, findings: list[dict]) -> None:
+    frame = pd.DataFrame(findings, columns=["sheet", "row_number", "finding", "detail", "expected", "actual"])
+    for column in ("expected", "actual"):
+        frame[column] = frame[column].map(lambda v: None if v is None else str(v))
+    frame.insert(0, "file_sha256", sha256)
+    frame.insert(1, "file_path", f.rel_path)
+    frame.insert(2, "round_no", f.round_no)
+    frame.insert(3, "city_code", f.city_code)
+    _insert_frame(con, "raw.submission_findings", frame,
+                  {"expected": "DECIMAL(18, 4)", "actual": "DECIMAL(18, 4)"})
+
+
+def _load_submission(con, f: InboxFile, data: bytes, sha256: str) -> _Counts:
     try:
         result = _read_submission_file(f, data)
     except SubmissionFormatError as exc:
-        result = ReadResult(quarantined=[{"sheet": None, "row_number": None, "column_name": None,
-                                          "raw_values": None, "reason": f"file not readable: {exc}"}])
+        con.execute("INSERT INTO raw.quarantine (file_path, file_sha256, reason) VALUES (?, ?, ?)",
+                    [f.rel_path, sha256, f"file not readable: {exc}"])
+        return _Counts(f.round_no)
     rows = pd.DataFrame(result.rows, columns=["sheet", "row_number", "stage_code", "project_code",
-                                              "project_name", "county", "sector_label", "investment_yi"])
+                                              "project_name", "county", "sector_label", "enterprise",
+                                              "investment_yi"])
     rows["investment_yi"] = rows["investment_yi"].astype(str)
     rows.insert(0, "file_sha256", sha256)
     rows.insert(1, "file_path", f.rel_path)
@@ -122,18 +161,19 @@ def _load_submission(con, f: InboxFile, data: bytes, sha256: str) -> tuple[int, 
     rows.insert(5, "city_code", f.city_code)
     _insert_frame(con, "raw.submission_rows", rows, {"investment_yi": "DECIMAL(18, 4)"})
     _insert_frame(con, "raw.quarantine", _quarantine_rows(f, sha256, result), {})
-    file_failed = len(result.rows) == 0 and result.quarantined and result.quarantined[0]["row_number"] is None
-    read = 0 if file_failed else result.rows_read
-    return read, len(result.rows), (0 if file_failed else len(result.quarantined)), f.round_no
+    findings = result.findings + (_codes_in_other_units(con, sha256) if result.rows else [])
+    _insert_findings(con, f, sha256, findings)
+    return _Counts(f.round_no, result.rows_read, len(result.rows), len(result.quarantined),
+                   result.rows_skipped, sum(x["finding"] not in ("total_checked",) for x in findings))
 
 
-def _load_bulletin(con, f: InboxFile, data: bytes, sha256: str) -> tuple[int, int, int, int | None]:
+def _load_bulletin(con, f: InboxFile, data: bytes, sha256: str) -> _Counts:
     try:
         bulletin, figures = read_bulletin_json(data)
     except BulletinFormatError as exc:
         con.execute("INSERT INTO raw.quarantine (file_path, file_sha256, reason) VALUES (?, ?, ?)",
                     [f.rel_path, sha256, f"bulletin not readable: {exc}"])
-        return 0, 0, 0, None
+        return _Counts(None)
     con.execute(
         """INSERT INTO raw.bulletins VALUES (?, ?, ?, ?, CAST(? AS DATE), ?, ?, ?, ?, CAST(? AS DECIMAL(18,4)), ?)""",
         [sha256, f.rel_path, bulletin["province"], bulletin["round_no"], bulletin["held_on"],
@@ -148,12 +188,12 @@ def _load_bulletin(con, f: InboxFile, data: bytes, sha256: str) -> tuple[int, in
         frame.insert(1, "file_path", f.rel_path)
         frame.insert(2, "round_no", bulletin["round_no"])
     _insert_frame(con, "raw.bulletin_figures", frame, {"value": "DECIMAL(18, 4)"})
-    return len(figures), len(figures), 0, bulletin["round_no"]
+    return _Counts(bulletin["round_no"], len(figures), len(figures))
 
 
 def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, store: Path) -> LoadOutcome:
-    """Load one file in one transaction. A crash mid-file leaves nothing of it behind."""
-    ensure_raw_schema(con)
+    """Load one file in one transaction: a crash mid-file leaves nothing of it behind.
+    The caller has created the raw schema (ensure_raw_schema) once."""
     data = f.path.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
     if _already_loaded(con, sha256):
@@ -162,16 +202,21 @@ def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, st
     con.execute("BEGIN TRANSACTION")
     try:
         loader = _load_bulletin if f.kind == "bulletin" else _load_submission
-        read, loaded, quarantined, round_no = loader(con, f, data, sha256)
-        superseded = _supersede(con, f, round_no, sha256)
-        _record(con, f, sha256, f.kind, round_no, f.city_code, read, loaded, quarantined, source_root, stored)
+        counts = loader(con, f, data, sha256)
+        superseded = _supersede(con, f, counts.round_no, sha256)
+        _record(con, f, sha256, counts, source_root, stored)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    if loaded == 0 and quarantined == 0 and read == 0:
-        status, message = "rejected", "file could not be read; see raw.quarantine"
+    notes = []
+    if counts.quarantined:
+        notes.append(f"{counts.quarantined} row(s) quarantined")
+    if counts.findings:
+        notes.append(f"{counts.findings} finding(s)")
+    if counts.read == 0 and counts.skipped == 0:
+        status, notes = "rejected", ["file could not be read; see raw.quarantine"]
     else:
         status = "revised" if superseded else "loaded"
-        message = f"{quarantined} row(s) quarantined" if quarantined else ""
-    return LoadOutcome(f.rel_path, f.kind, status, read, loaded, quarantined, message)
+    return LoadOutcome(f.rel_path, f.kind, status, counts.read, counts.loaded, counts.quarantined,
+                       "; ".join(notes), counts.findings)
