@@ -164,3 +164,22 @@ def test_same_project_code_under_two_units_is_reported(tmp_path):
         load_file(con, f, str(root), tmp_path / "store")
     findings = con.sql("SELECT city_code, finding, detail FROM raw.submission_findings").fetchall()
     assert len(findings) == 1 and findings[0][1] == "code_in_two_units" and "SAME-1" in findings[0][2]
+
+
+def test_changing_a_file_back_makes_the_earlier_version_current(tmp_path):
+    root = _inbox(tmp_path / "inbox")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_raw_schema(con)
+    path = root / "submissions" / "7" / "济源.xlsx"
+    original = path.read_bytes()
+    versions = [original, xlsx_bytes({"签约一批": [HEADER, [1, "c", "甲", "济源市", "其他", 9]]}), original]
+    statuses = []
+    for data in versions:
+        path.write_bytes(data)
+        statuses.append(load_file(con, next(f for f in discover(root) if f.path == path), str(root),
+                                  tmp_path / "store").status)
+    assert statuses == ["loaded", "revised", "revised"]
+    current = con.sql("""SELECT sha256 FROM raw.load_manifest
+                         WHERE city_code = '419001' AND superseded_at IS NULL""").fetchall()
+    import hashlib
+    assert current == [(hashlib.sha256(original).hexdigest(),)]

@@ -43,8 +43,28 @@ def store_raw_bytes(data: bytes, sha256: str, suffix: str, store: Path) -> Path:
     return target
 
 
-def _already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
-    return con.execute("SELECT 1 FROM raw.load_manifest WHERE sha256 = ? LIMIT 1", [sha256]).fetchall() != []
+def _previous_load(con: duckdb.DuckDBPyConnection, f: InboxFile, sha256: str) -> tuple[bool] | None:
+    """(is_superseded,) when these bytes were loaded from this path before, else None. A load is
+    identified by path and bytes: identical bytes sent as another unit's file are that unit's load."""
+    rows = con.execute("SELECT superseded_at IS NOT NULL FROM raw.load_manifest WHERE file_path = ? AND sha256 = ?",
+                       [f.rel_path, sha256]).fetchall()
+    return (all(r[0] for r in rows),) if rows else None
+
+
+def _reinstate(con, f: InboxFile, sha256: str) -> LoadOutcome:
+    """A file changed back to bytes loaded before: that earlier version becomes current again."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        round_no = con.execute("SELECT max(round_no) FROM raw.load_manifest WHERE file_path = ? AND sha256 = ?",
+                               [f.rel_path, sha256]).fetchall()[0][0]
+        _supersede(con, f, round_no, sha256)
+        con.execute("UPDATE raw.load_manifest SET superseded_at = NULL WHERE file_path = ? AND sha256 = ?",
+                    [f.rel_path, sha256])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return LoadOutcome(f.rel_path, f.kind, "revised", message="an earlier version is current again")
 
 
 def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, casts: dict[str, str]) -> None:
@@ -117,15 +137,16 @@ def _record(con, f: InboxFile, sha256: str, counts: _Counts, source_root: str, s
          counts.quarantined, counts.skipped, source_root, str(stored)])
 
 
-def _codes_in_other_units(con, sha256: str) -> list[dict]:
+def _codes_in_other_units(con, f: InboxFile, sha256: str) -> list[dict]:
     """The same project code submitted by another unit (in any current file) is a finding."""
     clashes = con.execute(
         """SELECT DISTINCT r.sheet, r.row_number, r.project_code, o.city_code, o.file_path
            FROM raw.submission_rows r
            JOIN raw.submission_rows o ON o.project_code = r.project_code AND o.city_code <> r.city_code
-           JOIN raw.load_manifest m ON m.sha256 = o.file_sha256 AND m.superseded_at IS NULL
-           WHERE r.file_sha256 = ? AND r.project_code IS NOT NULL
-           ORDER BY ALL""", [sha256]).fetchall()
+           JOIN raw.load_manifest m
+             ON m.sha256 = o.file_sha256 AND m.file_path = o.file_path AND m.superseded_at IS NULL
+           WHERE r.file_sha256 = ? AND r.file_path = ? AND r.project_code IS NOT NULL
+           ORDER BY ALL""", [sha256, f.rel_path]).fetchall()
     return [{"sheet": sheet, "row_number": row, "finding": "code_in_two_units",
              "detail": f"project code {code} is also submitted by unit {other} ({path})",
              "expected": None, "actual": None}
@@ -161,7 +182,7 @@ def _load_submission(con, f: InboxFile, data: bytes, sha256: str) -> _Counts:
     rows.insert(5, "city_code", f.city_code)
     _insert_frame(con, "raw.submission_rows", rows, {"investment_yi": "DECIMAL(18, 4)"})
     _insert_frame(con, "raw.quarantine", _quarantine_rows(f, sha256, result), {})
-    findings = result.findings + (_codes_in_other_units(con, sha256) if result.rows else [])
+    findings = result.findings + (_codes_in_other_units(con, f, sha256) if result.rows else [])
     _insert_findings(con, f, sha256, findings)
     return _Counts(f.round_no, result.rows_read, len(result.rows), len(result.quarantined),
                    result.rows_skipped, sum(x["finding"] not in ("total_checked",) for x in findings))
@@ -196,8 +217,9 @@ def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, st
     The caller has created the raw schema (ensure_raw_schema) once."""
     data = f.path.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
-    if _already_loaded(con, sha256):
-        return LoadOutcome(f.rel_path, f.kind, "unchanged")
+    previous = _previous_load(con, f, sha256)
+    if previous is not None:
+        return _reinstate(con, f, sha256) if previous[0] else LoadOutcome(f.rel_path, f.kind, "unchanged")
     stored = store_raw_bytes(data, sha256, f.path.suffix, store)
     con.execute("BEGIN TRANSACTION")
     try:
