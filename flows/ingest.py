@@ -9,6 +9,7 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from sanpi.ingest import http_source
 from sanpi.ingest.inbox import InboxFile, discover, not_loaded
 from sanpi.ingest.loader import LoadOutcome, load_file
 from sanpi.raw_schema import ensure_raw_schema
@@ -40,6 +41,32 @@ def find_inbox_files(source: Path) -> list[InboxFile]:
     return discover(source)
 
 
+@task(cache_policy=NO_CACHE)
+def pull_remote_inbox(url: str) -> Path:
+    """Mirror an HTTP(S) inbox into the data folder, downloading only new or changed files. Safe to
+    retry: files already mirrored are not fetched again."""
+    logger = get_run_logger()
+    settings = get_settings()
+    root = http_source.mirror_dir(settings.data_dir, url)
+    remote = http_source.list_remote(url, settings.http_timeout)
+    state = http_source.load_state(root)
+    changed = refused = 0
+    try:
+        for i, remote_file in enumerate(remote, start=1):
+            try:
+                changed += http_source.fetch(remote_file, root, state, settings.http_timeout)
+            except http_source.UnsafePathError as exc:
+                refused += 1
+                logger.warning("Not downloaded: %s", exc)
+            if i % 50 == 0:
+                logger.info("Checked %d/%d remote files", i, len(remote))
+    finally:
+        http_source.save_state(root, state)
+    logger.info("Pulled %s: %d files listed, %d new or changed, %d refused; mirror %s",
+                url, len(remote), changed, refused, root)
+    return root
+
+
 def _report(logger, outcome: LoadOutcome) -> None:
     if outcome.status == "rejected":
         logger.warning("%s: %s", outcome.file_path, outcome.message)
@@ -51,7 +78,7 @@ def _report(logger, outcome: LoadOutcome) -> None:
 
 
 @task(cache_policy=NO_CACHE)
-def load_inbox_files(files: list[InboxFile], source: Path) -> list[LoadOutcome]:
+def load_inbox_files(files: list[InboxFile], source: str) -> list[LoadOutcome]:
     """Load each file in its own transaction. One task for all files: a task run per file only adds
     overhead and, at hundreds of files, floods the temporary API's event recorder at shutdown."""
     logger = get_run_logger()
@@ -62,7 +89,7 @@ def load_inbox_files(files: list[InboxFile], source: Path) -> list[LoadOutcome]:
         ensure_raw_schema(con)
         step = max(1, len(files) // 10)
         for i, inbox_file in enumerate(files, start=1):
-            outcome = load_file(con, inbox_file, str(source), settings.raw_store)
+            outcome = load_file(con, inbox_file, source, settings.raw_store)
             outcomes.append(outcome)
             _report(logger, outcome)
             if i % step == 0 or i == len(files):
@@ -72,16 +99,22 @@ def load_inbox_files(files: list[InboxFile], source: Path) -> list[LoadOutcome]:
 
 @flow(name="sanpi-ingest")
 def ingest_flow(source: str | None = None) -> IngestSummary:
-    """Load bulletins and city submissions from SOURCE (default: the bundled sample data)."""
+    """Load bulletins and city submissions from SOURCE: a folder or an HTTP(S) URL (a directory index
+    or a JSON manifest). Default: the bundled sample data."""
     logger = get_run_logger()
-    root = Path(source).resolve() if source else SAMPLE_DIR
+    settings = get_settings()
+    if http_source.is_http(source):
+        root = pull_remote_inbox.with_options(
+            retries=settings.http_retries, retry_delay_seconds=settings.http_retry_delay)(source)
+    else:
+        root = Path(source).resolve() if source else SAMPLE_DIR
     files = find_inbox_files(root)
-    logger.info("Ingesting %d files from %s into %s", len(files), root, get_settings().warehouse)
+    logger.info("Ingesting %d files from %s into %s", len(files), root, settings.warehouse)
     skipped = not_loaded(root, files)
     if skipped:
         logger.info("Not loaded (no reader for these yet, e.g. text bulletins): %d files, first: %s",
                     len(skipped), ", ".join(skipped[:3]))
-    outcomes = load_inbox_files(files, root)
+    outcomes = load_inbox_files(files, source if http_source.is_http(source) else str(root))
     summary = IngestSummary(
         files=len(outcomes), statuses=dict(Counter(o.status for o in outcomes)),
         rows_read=sum(o.rows_read for o in outcomes), rows_loaded=sum(o.rows_loaded for o in outcomes),
