@@ -15,7 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sanpi.reference import resolve_unit
+from sanpi.ingest.inbox import revision_rank, unit_in_name
+from sanpi.ingest.submissions import read_submission
 from sanpi.sample import generate_sample
 from sanpi.settings import SAMPLE_DIR, SEEDS_DIR
 
@@ -36,6 +37,25 @@ ANCHORS = {
     15: {"signed": (610, D("4395")), "started": (602, D("4044.3")),
          "production": (1033, D("4344.9"))},
 }
+
+
+def _is_plain(path: Path) -> bool:
+    """The contract's own form; the others are the real-world forms of sanpi/sample/forms.py."""
+    if path.suffix == ".csv":
+        raw = path.read_bytes()
+        return raw.startswith(b"\xef\xbb\xbf") and raw.decode("utf-8-sig").startswith(",".join(CSV_HEADER))
+    wb = openpyxl.load_workbook(path)
+    return wb.sheetnames == list(STAGE_SHEETS) and all(
+        [c.value for c in wb[s][2]] == XLSX_HEADER and (wb[s].max_row == 2 or wb[s].cell(wb[s].max_row, 1).value)
+        for s in STAGE_SHEETS)
+
+
+def _read_other_form(path: Path) -> list[tuple]:
+    """Read with the ingest reader (not with the generator): nothing may be quarantined."""
+    result = read_submission(path.read_bytes(), path.suffix)
+    assert result.quarantined == [], (path, result.quarantined[:2])
+    return [(r["stage_code"], r["project_code"], r["project_name"], r["county"], r["sector_label"],
+             r["investment_yi"].quantize(D("0.01"))) for r in result.rows]
 
 
 def _read_xlsx(path: Path) -> list[tuple]:
@@ -77,12 +97,16 @@ def sample() -> dict:
     out: dict[int, dict[str, list]] = {}
     for folder in sorted((SAMPLE_DIR / "submissions").iterdir(), key=lambda p: int(p.name)):
         units: dict[str, list] = {}
-        for path in sorted(folder.iterdir()):
-            unit = resolve_unit(path.stem)
+        # Where a unit sent a correction (更正), the latest version is the one that counts.
+        for path in sorted(folder.iterdir(), key=lambda p: revision_rank(p.stem)):
+            unit = unit_in_name(path.stem)
             assert unit is not None, path
-            assert unit.code not in units, f"two files for {unit.code} in round {folder.name}"
+            assert unit.code not in units or revision_rank(path.stem) > 0, f"two files for {unit.code}"
             assert path.suffix in (".xlsx", ".csv")
-            units[unit.code] = _read_xlsx(path) if path.suffix == ".xlsx" else _read_csv(path)
+            if not _is_plain(path):
+                units[unit.code] = _read_other_form(path)
+            else:
+                units[unit.code] = _read_xlsx(path) if path.suffix == ".xlsx" else _read_csv(path)
         out[int(folder.name)] = units
     return out
 
@@ -250,3 +274,23 @@ def _sector_names() -> dict[str, str]:
         name = {r["sector_code"]: r["sector_name_zh"] for r in csv.DictReader(f)}
     with open(SEEDS_DIR / "ref_sector_labels.csv", encoding="utf-8", newline="") as f:
         return {r["sector_label"]: name[r["sector_code"]] for r in csv.DictReader(f)}
+
+
+def test_sample_exercises_real_world_forms():
+    files = [p for p in (SAMPLE_DIR / "submissions").rglob("*") if p.is_file()]
+    other = [p for p in files if not _is_plain(p)]
+    assert 0.25 < len(other) / len(files) < 0.6
+    raw = {p: p.read_bytes() for p in files}
+    texts = {p: (raw[p].decode("gb18030") if p.suffix == ".csv" and not raw[p].startswith(b"\xef\xbb\xbf")
+                 else None) for p in files}
+    assert any(t is not None for t in texts.values()), "a GB18030 CSV"
+    workbooks = {p: openpyxl.load_workbook(p) for p in other if p.suffix == ".xlsx"}
+    cells = {p: [str(c.value) for ws in wb.worksheets for r in ws.iter_rows() for c in r if c.value is not None]
+             for p, wb in workbooks.items()}
+    assert any("总投资(万元)" in c for c in cells.values())
+    assert any(any(v.startswith("合计（") for v in c) for c in cells.values())
+    assert any(wb.sheetnames == ["项目清单"] for wb in workbooks.values())
+    assert any(any(v.startswith("注：") for v in c) for c in cells.values())
+    assert any("三个一批项目清单" in p.stem for p in files)
+    corrections = [p for p in files if "更正" in p.stem]
+    assert len(corrections) == 2

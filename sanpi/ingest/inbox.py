@@ -4,7 +4,9 @@ Layout:  bulletins/<any name>.json                    provincial round bulletins
          submissions/<round>/<unit>.xlsx|csv         one city submission per round and unit
 
 <round> is a number (13, 013, round_13, 第13期); <unit> is a unit's name, alias or code, or a file name
-that contains one (郑州市第13期项目清单.xlsx); a 第N期 in the file name is used when the folder has none.
+that contains one (郑州市第13期项目清单.xlsx); a 第N期 in the file name is used when the folder has none. Several files for one round and unit are
+versions of one submission: loaded in order (更正/修订/v2 marks after the plain name, then by time), the
+last one is current.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sanpi.reference import Unit, resolve_unit, units
 SUBMISSION_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv"}
 BULLETIN_SUFFIXES = {".json"}
 _ROUND_IN_NAME = re.compile(r"第\s*0*(\d{1,3})\s*期")
+_REVISION_MARK = re.compile(r"(更正|修正|修订|修改|补充|重报)|[vV](\d+)|第(\d+)版")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,16 @@ def unit_in_name(stem: str) -> Unit | None:
     return resolve_unit(code.group(1)) if code else None
 
 
+def revision_rank(stem: str) -> int:
+    """How late a version a file name says it is: 郑州市（更正）.xlsx and 郑州市_v2.xlsx come after
+    郑州市.xlsx, so that in one inbox the correction is loaded last and ends up current."""
+    match = _REVISION_MARK.search(stem)
+    if not match:
+        return 0
+    number = match.group(2) or match.group(3)
+    return int(number) if number else 1
+
+
 def _submission(root: Path, path: Path) -> InboxFile:
     unit = unit_in_name(path.stem)
     round_no = round_from_folder(path.parent.name)
@@ -76,7 +89,7 @@ def discover(root: Path) -> list[InboxFile]:
         if path.is_file() and path.suffix.lower() in SUBMISSION_SUFFIXES and not path.name.startswith(("~$", ".")):
             found.append(_submission(root, path))
     found.sort(key=lambda f: (f.kind != "bulletin", f.round_no or 0, f.city_code or "",
-                              f.path.stat().st_mtime_ns, f.rel_path))
+                              revision_rank(f.path.stem), f.path.stat().st_mtime_ns, f.rel_path))
     return found
 
 

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from sanpi.reference import units
 from sanpi.sample.generator import STAGES, build_campaign, carry_over_share, start_share
+from sanpi.sample.forms import correction_path, first_draft, pick_form
 from sanpi.sample.writers import (readme, submission_name, write_bulletin, write_csv,
                                   write_xlsx)
 
 DEFAULT_SEED = 20210710
+CORRECTION_ROUNDS = (5, 11)  # rounds with one corrected resubmission (更正)
 
 __all__ = ["DEFAULT_SEED", "generate_sample"]
 
@@ -26,20 +28,28 @@ def generate_sample(out_dir: Path, seed: int = DEFAULT_SEED) -> dict:
     for sub in ("bulletins", "submissions"):  # stale files of an earlier run must not survive
         shutil.rmtree(out_dir / sub, ignore_errors=True)
         (out_dir / sub).mkdir(parents=True)
-    names = random.Random(f"{seed}:files")  # own stream: file naming never shifts the data
+    names = random.Random(f"{seed}:files")  # own streams: names and forms never shift the data
+    forms = random.Random(f"{seed}:forms")
     files = 0
     for rnd in campaign.rounds:
         write_bulletin(out_dir / "bulletins", campaign, rnd)
         folder = out_dir / "submissions" / str(rnd.round_no)
         folder.mkdir()
+        corrected = forms.choice([u.code for u in units() if rnd.entries(u.code, "signed")]) \
+            if rnd.round_no in CORRECTION_ROUNDS else None
         for unit in units():
             stages = {s: rnd.entries(unit.code, s) for s in STAGES}
-            path = folder / submission_name(names, unit)
-            if path.suffix == ".xlsx":
-                write_xlsx(path, rnd.round_no, unit, stages)
-            else:
-                write_csv(path, stages)
-        files += 2 + len(units())
+            path = folder / submission_name(names, unit, rnd.round_no)
+            form = pick_form(forms, path.suffix)
+            versions = [(path, first_draft(stages)), (correction_path(path), stages)] \
+                if unit.code == corrected else [(path, stages)]
+            for target, content in versions:
+                if target.suffix == ".xlsx":
+                    write_xlsx(target, rnd.round_no, unit, content, form)
+                else:
+                    write_csv(target, content, form)
+            files += len(versions)
+        files += 2
     share, started = carry_over_share(campaign), start_share(campaign)
     (out_dir / "README.md").write_bytes(readme(campaign, share, started).encode("utf-8"))
     return {

@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from sanpi.reference import Unit
+from sanpi.sample.forms import csv_in_form, workbook_in_form
 from sanpi.sample.generator import (
     SECTOR_BREAKDOWN_ROUNDS, STAGE_ZH, STAGES, Campaign, Entry, Round, cumulative)
 
@@ -36,7 +37,18 @@ def yi(amount: int) -> str:
 
 
 # -- submissions ----------------------------------------------------------------------------
-def write_xlsx(path: Path, round_no: int, unit: Unit, stages: dict[str, list[Entry]]) -> None:
+def write_xlsx(path: Path, round_no: int, unit: Unit, stages: dict[str, list[Entry]],
+               form: str = "plain") -> None:
+    wb = _plain_workbook(round_no, unit, stages) if form == "plain" else \
+        workbook_in_form(form, round_no, unit, stages)
+    wb.properties.creator = "sanpi sample (synthetic)"
+    wb.properties.created = wb.properties.modified = FIXED_TIME
+    buf = io.BytesIO()
+    wb.save(buf)
+    path.write_bytes(_normalise_zip(buf.getvalue()))
+
+
+def _plain_workbook(round_no: int, unit: Unit, stages: dict[str, list[Entry]]) -> Workbook:
     wb = Workbook()
     wb.remove(wb.active)
     for stage in STAGES:
@@ -54,11 +66,7 @@ def write_xlsx(path: Path, round_no: int, unit: Unit, stages: dict[str, list[Ent
             ws.cell(row=i + 2, column=6).number_format = "0.00"
         for col, width in zip("ABCDEF", (6, 18, 44, 14, 22, 14)):
             ws.column_dimensions[col].width = width
-    wb.properties.creator = "sanpi sample (synthetic)"
-    wb.properties.created = wb.properties.modified = FIXED_TIME
-    buf = io.BytesIO()
-    wb.save(buf)
-    path.write_bytes(_normalise_zip(buf.getvalue()))
+    return wb
 
 
 def _normalise_zip(data: bytes) -> bytes:
@@ -80,7 +88,10 @@ def _normalise_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def write_csv(path: Path, stages: dict[str, list[Entry]]) -> None:
+def write_csv(path: Path, stages: dict[str, list[Entry]], form: str = "plain") -> None:
+    if form != "plain":
+        path.write_bytes(csv_in_form(form, stages))
+        return
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_HEADER)
@@ -195,12 +206,15 @@ def write_bulletin(folder: Path, campaign: Campaign, rnd: Round) -> None:
 
 
 # -- file names and the README --------------------------------------------------------------
-def submission_name(rng, unit: Unit) -> str:
-    """File name of a unit's submission: mostly its full name, sometimes a short name, an alias
-    or the code, because ingest must resolve all of them; ~70% xlsx, ~30% csv."""
+def submission_name(rng, unit: Unit, round_no: int) -> str:
+    """File name of a unit's submission: mostly its full name, sometimes a short name, an alias,
+    the code or a long descriptive name, because ingest must resolve all of them; ~70% xlsx."""
     stem = unit.name_zh
-    if rng.random() < 0.2:
+    pick = rng.random()
+    if pick < 0.2:
         stem = rng.choice(sorted({unit.short_zh, unit.code, *unit.aliases} - {unit.name_zh}))
+    elif pick < 0.3:
+        stem = f"{unit.name_zh}第{round_no}期三个一批项目清单"
     return stem + (".xlsx" if rng.random() < 0.7 else ".csv")
 
 
@@ -229,6 +243,14 @@ the same seed gives byte-identical files.
   xlsx: sheets `签约一批`, `开工一批`, `投产一批`; row 1 a merged title, row 2 the header
   `序号 | 项目代码 | 项目名称 | 所在县区 | 所属行业 | 总投资(亿元)`, data from row 3, no total row.
   csv: UTF-8 with BOM, no title, header `序号,项目代码,项目名称,所在县区,所属行业,阶段,总投资(亿元)`.
+- About 40% of the files come in the forms real offices send instead (`sanpi/sample/forms.py`):
+  xlsx with amounts in 万元, with a `合计（N个）` row under each sheet, as one sheet with stage
+  section rows (一、签约一批项目 …), or with preamble and note rows around the table; CSV in
+  GB18030, or in 万元 with thousands separators. Some file names are long
+  (`郑州市第13期三个一批项目清单.xlsx`).
+- Rounds 5 and 11 each hold one corrected resubmission: `<unit>（更正）.xlsx|csv` next to the
+  unit's first version, which left out its last signed project. Ingest loads both and keeps the
+  correction current; the bulletin matches the corrected list.
 
 ## What is anchored on real published figures
 
