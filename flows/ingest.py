@@ -23,6 +23,7 @@ class IngestSummary:
     rows_read: int
     rows_loaded: int
     rows_quarantined: int
+    findings: int = 0
 
     @property
     def changed(self) -> bool:
@@ -31,7 +32,7 @@ class IngestSummary:
     def __str__(self) -> str:
         by_status = ", ".join(f"{n} {s}" for s, n in sorted(self.statuses.items()))
         return (f"{self.files} files ({by_status}); rows read {self.rows_read}, "
-                f"loaded {self.rows_loaded}, quarantined {self.rows_quarantined}")
+                f"loaded {self.rows_loaded}, quarantined {self.rows_quarantined}; findings {self.findings}")
 
 
 @task(cache_policy=NO_CACHE)
@@ -75,6 +76,8 @@ def _report(logger, outcome: LoadOutcome) -> None:
                        outcome.file_path, outcome.rows_quarantined, outcome.rows_read)
     elif outcome.status == "revised":
         logger.info("%s: new version replaces the previous one", outcome.file_path)
+    if outcome.findings:
+        logger.warning("%s: %d finding(s) (see raw.submission_findings)", outcome.file_path, outcome.findings)
 
 
 @task(cache_policy=NO_CACHE)
@@ -118,6 +121,6 @@ def ingest_flow(source: str | None = None) -> IngestSummary:
     summary = IngestSummary(
         files=len(outcomes), statuses=dict(Counter(o.status for o in outcomes)),
         rows_read=sum(o.rows_read for o in outcomes), rows_loaded=sum(o.rows_loaded for o in outcomes),
-        rows_quarantined=sum(o.rows_quarantined for o in outcomes))
+        rows_quarantined=sum(o.rows_quarantined for o in outcomes), findings=sum(o.findings for o in outcomes))
     logger.info("Ingest done: %s", summary)
     return summary
