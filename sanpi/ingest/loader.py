@@ -20,6 +20,10 @@ from sanpi.ingest.inbox import InboxFile
 from sanpi.ingest.submissions import ReadResult, SubmissionFormatError, read_submission
 
 
+# Findings recorded for the record, not for anyone's attention.
+INFORMATIONAL_FINDINGS = {"total_checked", "note_row"}
+
+
 @dataclass(frozen=True)
 class LoadOutcome:
     file_path: str
@@ -185,7 +189,7 @@ def _load_submission(con, f: InboxFile, data: bytes, sha256: str) -> _Counts:
     findings = result.findings + (_codes_in_other_units(con, f, sha256) if result.rows else [])
     _insert_findings(con, f, sha256, findings)
     return _Counts(f.round_no, result.rows_read, len(result.rows), len(result.quarantined),
-                   result.rows_skipped, sum(x["finding"] not in ("total_checked",) for x in findings))
+                   result.rows_skipped, sum(x["finding"] not in INFORMATIONAL_FINDINGS for x in findings))
 
 
 def _load_bulletin(con, f: InboxFile, data: bytes, sha256: str) -> _Counts:
