@@ -7,11 +7,14 @@ from pathlib import Path
 
 import duckdb
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from sanpi.ingest import http_source
+from sanpi.ingest.backfill import clear_rounds, parse_rounds
 from sanpi.ingest.inbox import InboxFile, discover, not_loaded
 from sanpi.ingest.loader import LoadOutcome, load_file
+from sanpi.lock import warehouse_lock
 from sanpi.raw_schema import ensure_raw_schema
 from sanpi.settings import SAMPLE_DIR, get_settings
 
@@ -81,6 +84,18 @@ def _report(logger, outcome: LoadOutcome) -> None:
 
 
 @task(cache_policy=NO_CACHE)
+def forget_rounds(rounds: list[int]) -> int:
+    """Backfill: drop what was loaded for these rounds so their files load afresh."""
+    settings = get_settings()
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        ensure_raw_schema(con)
+        forgotten = clear_rounds(con, rounds)
+    get_run_logger().info("Backfill of rounds %s: forgot %d loaded file versions", rounds, forgotten)
+    return forgotten
+
+
+@task(cache_policy=NO_CACHE)
 def load_inbox_files(files: list[InboxFile], source: str) -> list[LoadOutcome]:
     """Load each file in its own transaction. One task for all files: a task run per file only adds
     overhead and, at hundreds of files, floods the temporary API's event recorder at shutdown."""
@@ -100,27 +115,44 @@ def load_inbox_files(files: list[InboxFile], source: str) -> list[LoadOutcome]:
     return outcomes
 
 
+def _publish_outcomes(outcomes: list[LoadOutcome]) -> None:
+    changed = [o for o in outcomes if o.status != "unchanged"]
+    table = [{"file": o.file_path, "status": o.status, "rows read": o.rows_read, "loaded": o.rows_loaded,
+              "quarantined": o.rows_quarantined, "findings": o.findings, "note": o.message} for o in changed[:500]]
+    create_table_artifact(
+        key="sanpi-ingest", table=table or [{"file": "(none)", "status": "nothing new"}],
+        description=f"Files loaded by this run: {len(changed)} of {len(outcomes)} changed"
+                    + (" (first 500 shown)" if len(changed) > 500 else ""))
+
+
 @flow(name="sanpi-ingest")
-def ingest_flow(source: str | None = None) -> IngestSummary:
+def ingest_flow(source: str | None = None, rounds: str | None = None) -> IngestSummary:
     """Load bulletins and city submissions from SOURCE: a folder or an HTTP(S) URL (a directory index
-    or a JSON manifest). Default: the bundled sample data."""
+    or a JSON manifest). Default: the bundled sample data. With ROUNDS (e.g. "4-9"), reprocess only
+    those rounds: what was loaded for them is forgotten and their files are loaded again."""
     logger = get_run_logger()
     settings = get_settings()
-    if http_source.is_http(source):
-        root = pull_remote_inbox.with_options(
-            retries=settings.http_retries, retry_delay_seconds=settings.http_retry_delay)(source)
-    else:
-        root = Path(source).resolve() if source else SAMPLE_DIR
-    files = find_inbox_files(root)
-    logger.info("Ingesting %d files from %s into %s", len(files), root, settings.warehouse)
-    skipped = not_loaded(root, files)
-    if skipped:
-        logger.info("Not loaded (no reader for these yet, e.g. text bulletins): %d files, first: %s",
-                    len(skipped), ", ".join(skipped[:3]))
-    outcomes = load_inbox_files(files, source if http_source.is_http(source) else str(root))
+    selected = parse_rounds(rounds) if rounds else None
+    with warehouse_lock(settings.warehouse, "sanpi ingest", settings.lock_wait):
+        if http_source.is_http(source):
+            root = pull_remote_inbox.with_options(
+                retries=settings.http_retries, retry_delay_seconds=settings.http_retry_delay)(source)
+        else:
+            root = Path(source).resolve() if source else SAMPLE_DIR
+        files = find_inbox_files(root)
+        skipped = not_loaded(root, files)
+        if selected:
+            files = [f for f in files if f.kind == "bulletin" or f.round_no in selected]
+            forget_rounds(selected)
+        logger.info("Ingesting %d files from %s into %s", len(files), root, settings.warehouse)
+        if skipped:
+            logger.info("Not loaded (no reader for these yet, e.g. text bulletins): %d files, first: %s",
+                        len(skipped), ", ".join(skipped[:3]))
+        outcomes = load_inbox_files(files, source if http_source.is_http(source) else str(root))
     summary = IngestSummary(
         files=len(outcomes), statuses=dict(Counter(o.status for o in outcomes)),
         rows_read=sum(o.rows_read for o in outcomes), rows_loaded=sum(o.rows_loaded for o in outcomes),
         rows_quarantined=sum(o.rows_quarantined for o in outcomes), findings=sum(o.findings for o in outcomes))
+    _publish_outcomes(outcomes)
     logger.info("Ingest done: %s", summary)
     return summary

@@ -19,6 +19,7 @@ def _prefect_defaults() -> None:
 
 def _where(settings) -> str:
     return (f"  warehouse     {settings.warehouse}\n"
+            f"  for analysts  {settings.published}  (read-only copy: sanpi sql, duckdb -readonly)\n"
             f"  dbt docs      {settings.dbt_docs_static}  (or: sanpi docs --serve)\n"
             f"  GX Data Docs  {settings.gx_docs_index}")
 
@@ -27,21 +28,32 @@ def cmd_run(args) -> int:
     _prefect_defaults()
     from flows.pipeline import DataQualityError, pipeline_flow
 
+    from sanpi.lock import WarehouseBusyError
+
     settings = get_settings()
     try:
-        result = pipeline_flow(source=args.source)
+        result = pipeline_flow(source=args.source, rounds=args.rounds)
     except DataQualityError as exc:
         print(f"\nsanpi run: FAILED validation\n{exc}\n\n{_where(settings)}", file=sys.stderr)
         return 1
-    print(f"\nsanpi run: done. Ingest: {result.ingest}. All checks passed.\n{_where(settings)}")
+    except WarehouseBusyError as exc:
+        print(f"\nsanpi run: not started: {exc}", file=sys.stderr)
+        return 3
+    verdict = "Nothing new: the warehouse was already up to date." if result.nothing_new else "All checks passed."
+    print(f"\nsanpi run: done. Ingest: {result.ingest}. {verdict}\n{_where(settings)}")
     return 0
 
 
 def cmd_ingest(args) -> int:
     _prefect_defaults()
     from flows.ingest import ingest_flow
+    from sanpi.lock import WarehouseBusyError
 
-    print(f"sanpi ingest: {ingest_flow(source=args.source)}")
+    try:
+        print(f"sanpi ingest: {ingest_flow(source=args.source, rounds=args.rounds)}")
+    except WarehouseBusyError as exc:
+        print(f"sanpi ingest: not started: {exc}", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -59,10 +71,12 @@ def cmd_sql(args) -> int:
     import duckdb
 
     settings = get_settings()
-    if not settings.warehouse.exists():
-        print(f"sanpi sql: no warehouse at {settings.warehouse}; run `sanpi run` first", file=sys.stderr)
+    # The published copy: an analyst's query never blocks a run, nor sees a half-built warehouse.
+    database = settings.warehouse if args.live else settings.published
+    if not database.exists():
+        print(f"sanpi sql: no warehouse at {database}; run `sanpi run` first", file=sys.stderr)
         return 2
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with duckdb.connect(str(database), read_only=True) as con:
         try:
             relation = con.sql(args.query)
         except duckdb.Error as exc:
@@ -90,6 +104,21 @@ def cmd_docs(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    _prefect_defaults()
+    import os as _os
+
+    if not _os.environ.get("PREFECT_API_URL"):
+        print("sanpi serve: PREFECT_API_URL is not set. Schedules only fire against a real Prefect API:\n"
+              "  start one with `.venv/bin/prefect server start` and\n"
+              "  export PREFECT_API_URL=http://127.0.0.1:4200/api   (see the README)", file=sys.stderr)
+        return 2
+    from flows.deployments import serve_pipeline
+
+    serve_pipeline(source=args.source, cron=args.cron)
+    return 0
+
+
 def cmd_parse_bulletin(args) -> int:
     from sanpi.bulletin.command import run_parse_bulletin
 
@@ -100,18 +129,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sanpi", description="sanpi (三批): Henan 三个一批 data warehouse")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="ingest -> build -> validate -> docs")
-    p.add_argument("--source", help="inbox folder (default: bundled sample data)")
+    p = sub.add_parser("run", help="ingest -> build -> validate -> docs -> publish")
+    p.add_argument("--source", help="inbox folder or HTTP(S) URL (default: bundled sample data)")
+    p.add_argument("--rounds", help="reprocess only these rounds, e.g. 4-9 or 3,5,8-9 (backfill)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("ingest", help="load an inbox folder into the raw schema")
-    p.add_argument("--source", help="inbox folder (default: bundled sample data)")
+    p = sub.add_parser("ingest", help="load an inbox into the raw schema")
+    p.add_argument("--source", help="inbox folder or HTTP(S) URL (default: bundled sample data)")
+    p.add_argument("--rounds", help="reprocess only these rounds, e.g. 4-9")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("sample", help="generate the synthetic sample data")
     p.add_argument("--out", help="output folder (default: data/sample)")
     p.add_argument("--seed", type=int, default=20210710)
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("serve", help="serve the scheduled (daily 07:00 Asia/Shanghai) and on-demand deployments")
+    p.add_argument("--source", help="inbox folder or HTTP(S) URL the deployments pull from")
+    p.add_argument("--cron", default="0 7 * * *", help="schedule, in Asia/Shanghai time (default: 0 7 * * *)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("parse-bulletin", help="read round bulletins (text, HTML or JSON) and print their figures")
     p.add_argument("files", nargs="+", help="bulletin files")
@@ -122,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query")
     p.add_argument("--max-rows", type=int, default=200)
     p.add_argument("--max-width", type=int, default=200)
+    p.add_argument("--live", action="store_true",
+                   help="query the warehouse itself instead of the published read-only copy")
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("docs", help="generate (and serve) the dbt docs site")

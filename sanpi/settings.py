@@ -4,6 +4,9 @@ SANPI_DATA_DIR   data folder (raw file store, sample data)        default: <repo
 SANPI_WAREHOUSE  DuckDB warehouse file                            default: <repo>/data/warehouse.duckdb
 SANPI_GX_DIR     Great Expectations project root                  default: <repo>/expectations
 SANPI_DBT_TARGET dbt target folder (artifacts, docs site)         default: <repo>/dbt_project/target
+SANPI_PUBLISHED  read-only copy for analysts, swapped in after each build
+                                                                  default: <data dir>/published/warehouse.duckdb
+SANPI_LOCK_WAIT  seconds a run waits for another run writing the warehouse   default: 600
 SANPI_HTTP_TIMEOUT      seconds before an HTTP source request gives up     default: 30
 SANPI_HTTP_RETRIES      retries of a failed HTTP pull                      default: 3
 SANPI_HTTP_RETRY_DELAY  seconds between those retries                      default: 5
@@ -39,6 +42,8 @@ class Settings:
     warehouse: Path
     gx_dir: Path
     dbt_target: Path
+    published: Path = Path("warehouse.duckdb")
+    lock_wait: float = 600.0
     http_timeout: float = 30.0
     http_retries: int = 3
     http_retry_delay: float = 5.0
@@ -68,6 +73,8 @@ def get_settings() -> Settings:
         warehouse=_path("SANPI_WAREHOUSE", data_dir / "warehouse.duckdb"),
         gx_dir=_path("SANPI_GX_DIR", REPO_ROOT / "expectations"),
         dbt_target=_path("SANPI_DBT_TARGET", DBT_PROJECT_DIR / "target"),
+        published=_path("SANPI_PUBLISHED", data_dir / "published" / "warehouse.duckdb"),
+        lock_wait=float(os.environ.get("SANPI_LOCK_WAIT", 600)),
         http_timeout=float(os.environ.get("SANPI_HTTP_TIMEOUT", 30)),
         http_retries=int(os.environ.get("SANPI_HTTP_RETRIES", 3)),
         http_retry_delay=float(os.environ.get("SANPI_HTTP_RETRY_DELAY", 5)),

@@ -47,12 +47,16 @@ def store_raw_bytes(data: bytes, sha256: str, suffix: str, store: Path) -> Path:
     return target
 
 
-def _previous_load(con: duckdb.DuckDBPyConnection, f: InboxFile, sha256: str) -> tuple[bool] | None:
-    """(is_superseded,) when these bytes were loaded from this path before, else None. A load is
-    identified by path and bytes: identical bytes sent as another unit's file are that unit's load."""
-    rows = con.execute("SELECT superseded_at IS NOT NULL FROM raw.load_manifest WHERE file_path = ? AND sha256 = ?",
-                       [f.rel_path, sha256]).fetchall()
-    return (all(r[0] for r in rows),) if rows else None
+def _previous_load(con: duckdb.DuckDBPyConnection, f: InboxFile, sha256: str) -> str | None:
+    """None when these bytes were never loaded from this path; 'same' when they are what this path
+    last held (even if another file's newer version superseded them since); 'reverted' when the
+    path changed and has now changed back. A load is identified by path and bytes: identical bytes
+    sent as another unit's file are that unit's load."""
+    rows = con.execute("""SELECT sha256 FROM raw.load_manifest WHERE file_path = ?
+                          ORDER BY loaded_at DESC""", [f.rel_path]).fetchall()
+    if not any(r[0] == sha256 for r in rows):
+        return None
+    return "same" if rows[0][0] == sha256 else "reverted"
 
 
 def _reinstate(con, f: InboxFile, sha256: str) -> LoadOutcome:
@@ -62,8 +66,9 @@ def _reinstate(con, f: InboxFile, sha256: str) -> LoadOutcome:
         round_no = con.execute("SELECT max(round_no) FROM raw.load_manifest WHERE file_path = ? AND sha256 = ?",
                                [f.rel_path, sha256]).fetchall()[0][0]
         _supersede(con, f, round_no, sha256)
-        con.execute("UPDATE raw.load_manifest SET superseded_at = NULL WHERE file_path = ? AND sha256 = ?",
-                    [f.rel_path, sha256])
+        # It becomes this path's latest load again, so the next run sees it as unchanged.
+        con.execute("""UPDATE raw.load_manifest SET superseded_at = NULL, loaded_at = now()
+                       WHERE file_path = ? AND sha256 = ?""", [f.rel_path, sha256])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -222,8 +227,10 @@ def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, st
     data = f.path.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
     previous = _previous_load(con, f, sha256)
-    if previous is not None:
-        return _reinstate(con, f, sha256) if previous[0] else LoadOutcome(f.rel_path, f.kind, "unchanged")
+    if previous == "same":
+        return LoadOutcome(f.rel_path, f.kind, "unchanged")
+    if previous == "reverted":
+        return _reinstate(con, f, sha256)
     stored = store_raw_bytes(data, sha256, f.path.suffix, store)
     con.execute("BEGIN TRANSACTION")
     try:

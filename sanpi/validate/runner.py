@@ -16,7 +16,6 @@ import duckdb
 import pandas as pd
 
 from sanpi.settings import Settings, quiet_telemetry
-from sanpi.validate.suites import SUITES
 
 log = logging.getLogger("sanpi.validate")
 
@@ -177,6 +176,8 @@ def store_results(con: duckdb.DuckDBPyConnection, records: list[dict]) -> None:
 def run_validation(settings: Settings, run_id: str) -> ValidationReport:
     """Run every suite's checkpoint on the warehouse; store results in dq.validation_results."""
     from great_expectations.core.run_identifier import RunIdentifier
+
+    from sanpi.validate.suites import SUITES  # imports GX (~5 s): only when validating
 
     quiet_telemetry()
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:

@@ -1,0 +1,77 @@
+"""The run log in the warehouse (ops.pipeline_runs), and the fingerprint of what builds the marts.
+
+A run with no new files, the same build code and a passing last run has nothing to do: it says so
+and stops early instead of rebuilding an identical warehouse.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from sanpi import __version__
+from sanpi.settings import DBT_PROJECT_DIR, REPO_ROOT
+
+RUNS_DDL = """
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE TABLE IF NOT EXISTS ops.pipeline_runs (
+    run_id            VARCHAR NOT NULL,
+    run_name          VARCHAR,
+    started_at        TIMESTAMP NOT NULL,
+    finished_at       TIMESTAMP NOT NULL,
+    source            VARCHAR,
+    rounds            VARCHAR,    -- backfill range, NULL for a normal run
+    files_changed     INTEGER NOT NULL,
+    build_fingerprint VARCHAR NOT NULL,
+    status            VARCHAR NOT NULL,   -- passed | failed | unchanged
+    message           VARCHAR
+);
+"""
+_BUILD_INPUTS = ("models", "macros", "seeds", "tests", "analyses", "dbt_project.yml")
+
+
+@dataclass(frozen=True)
+class LastRun:
+    run_id: str
+    finished_at: datetime
+    build_fingerprint: str
+    status: str
+
+
+def build_fingerprint() -> str:
+    """Hash of everything that decides what a build produces: the dbt project and the suites."""
+    digest = hashlib.sha256(__version__.encode())
+    paths = [REPO_ROOT / "sanpi" / "validate" / "suites.py"]
+    for name in _BUILD_INPUTS:
+        root = DBT_PROJECT_DIR / name
+        paths += sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    for path in paths:
+        if path.exists():
+            digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def last_run(warehouse: Path) -> LastRun | None:
+    """The latest run that built or confirmed the warehouse (NULL when there is none yet)."""
+    if not warehouse.exists():
+        return None
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        exists = con.execute("""SELECT 1 FROM information_schema.tables
+                                WHERE table_schema = 'ops' AND table_name = 'pipeline_runs'""").fetchall()
+        if not exists:
+            return None
+        row = con.execute("""SELECT run_id, finished_at, build_fingerprint, status FROM ops.pipeline_runs
+                             ORDER BY finished_at DESC LIMIT 1""").fetchall()
+    return LastRun(*row[0]) if row else None
+
+
+def record_run(warehouse: Path, **fields) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(RUNS_DDL)
+        columns = ", ".join(fields)
+        con.execute(f"INSERT INTO ops.pipeline_runs ({columns}) VALUES ({', '.join('?' * len(fields))})",
+                    list(fields.values()))
