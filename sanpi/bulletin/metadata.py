@@ -27,6 +27,7 @@ def province_of(text: str, round_no: int | None) -> tuple[str | None, str | None
         if m.unit is not None:
             henan += 1
     henan += 3 * len(_ROUND.findall(text)) + 2 * text.count("河南") + text.count("豫")
+    henan += 2 * len(re.findall(r"\bHenan\b", text))
     for sentence in re.split(r"[。\n]", text):
         if not _CAMPAIGN.search(sentence):
             continue
@@ -139,7 +140,8 @@ def cumulative_of(sentence: str, round_no: int | None) -> dict | None:
         rounds = round_no
     tokens = tokenize(sentence)
     counts = [t for t in tokens if t.kind == "count"]
-    amounts = [t for t in tokens if t.kind == "amount" and t.kw and not t.extra.get("distractor")]
+    amounts = [t for t in tokens if t.kind == "amount" and t.kw
+               and t.extra.get("distractor") in (None, "累计")]
     stage_words = [t for t in tokens if t.kind == "stage" and t.raw != "三个一批"]
     if stage_words or rounds is None or not (counts or amounts):
         return None  # 累计签约…: one stage's running total, not the campaign's

@@ -36,8 +36,14 @@ def _in_parentheses(text: str, pos: int) -> bool:
     return opened >= 0 and text.rfind(")", opened, pos) < 0
 
 
+# 约 closing a word (签约32个) is no qualifier; neither are 近/超 inside one (临近, 赶超).
+_WORD_ENDING = re.compile(r"(?:签|履|合|预|节|制|特|邀|相|赴|践|条|公|契)约$|(?:临|最|邻|接|将)近$|(?:赶|高)超$")
+
+
 def _qualifier(m: re.Match) -> str:
     for key in ("q1", "q1b"):
+        if m.groupdict().get(key) and _WORD_ENDING.search(m.string[:m.end(key)]):
+            continue
         if m.groupdict().get(key):
             return QUALIFIER_BEFORE[m.group(key)]
     for key in ("q2", "q3"):
@@ -111,8 +117,9 @@ def tokenize(s: str) -> list[Token]:
         if kw:
             prefix = s[max(0, m.start() - 6):m.start()]
             prefix = re.split(r"[,;:。\n、 ]", prefix)[-1]
-            if DISTRACTOR_BEFORE.search(prefix) or prefix.endswith(("年度计划", "年计划")):
-                tok.extra["distractor"] = True
+            hit = DISTRACTOR_BEFORE.search(prefix)
+            if hit:
+                tok.extra["distractor"] = hit.group(0)  # 累计总投资 is a cumulative total
         tokens.append(tok)
         masked.append((m.start("num"), m.end()))
     for m in COUNT_RE.finditer(s):
@@ -125,7 +132,7 @@ def tokenize(s: str) -> list[Token]:
         value = parse_number(m.group("num"))
         if value is None or value != value.to_integral_value():
             continue
-        start = m.start("q1") if m.group("q1") else num_start
+        start = m.start("q1") if m.group("q1") and not _WORD_ENDING.search(s[:m.end("q1")]) else num_start
         tok = Token("count", start, m.end(), value=value, qualifier=_qualifier(m), raw=m.group(0))
         tok.extra["weak"] = s[max(0, start - 1):start] == "等"
         tokens.append(tok)
