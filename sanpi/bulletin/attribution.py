@@ -46,4 +46,6 @@ def home_units(text: str) -> tuple[Unit | None, Unit | None, Unit | None]:
         return Unit(PROVINCE, "province"), home_city, home_county
     if home_city:
         return home_city, home_city, home_county
+    if re.search(r"全省|我省|河南", text):
+        return Unit(PROVINCE, "province"), None, home_county
     return None, home_city, home_county

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sanpi.bulletin.lexicon import (CATEGORY_SUFFIXES, FILLERS, LEAD_CONNECTORS, NON_TOTAL_AMOUNT,
-                                    SOURCE_WORDS, SUBSET_AFTER, VERB_FILLERS_AFTER)
+                                    SOURCE_WORDS, STAGE_PART, STAGE_WORDS, SUBSET_AFTER,
+                                    VERB_FILLERS_AFTER)
 from sanpi.bulletin.numbers import NUM, parse_number
 from sanpi.bulletin.sentences import chunk_bounds, clause_start
 from sanpi.bulletin.tokens import Token, tokenize
@@ -40,6 +41,7 @@ class Group:
     unit: Unit | None = None
     cues: set[str] = field(default_factory=set)
     stage_tok: Token | None = None
+    extra_distributive: bool = False
 
 
 @dataclass
@@ -331,12 +333,56 @@ class SentenceReader:
         g = Group(self.index, tok.start, st.stage, amount=tok)
         self.groups.append(g)
 
+    # -- 签约、开工、投产项目分别为30个、25个、40个 ----------------------------------------------
+    def _distributive(self, chunk: tuple[int, int]) -> set[int]:
+        """Stages listed together, then '分别' and one count (or amount) per stage, in order.
+        Returns ids of the tokens consumed; a list whose length differs is reported."""
+        s = self.s
+        used: set[int] = set()
+        for resp in re.finditer("分别", s[chunk[0]:chunk[1]]):
+            pos = chunk[0] + resp.start()
+            stage_tok = next((t for t in reversed(self.stages) if t.end <= pos and not t.ignored), None)
+            if stage_tok is None or stage_tok.raw == "三个一批":
+                continue
+            order = [STAGE_WORDS[p.group(0).removesuffix("一批")] for p in STAGE_PART.finditer(stage_tok.raw)]
+            if len(order) < 2 or re.search(r"%|占比", s[pos:pos + 12]):
+                continue
+            for kind in ("count", "amount"):
+                items = []
+                cursor = pos + 2
+                for t in self.tokens:
+                    if t.kind != kind or t.start < cursor or id(t) in used:
+                        continue
+                    gap = s[cursor:t.start]
+                    if items and gap.strip(" 、和及") or not items and not re.fullmatch(
+                            r"(?:为|是|达到|达|有)?", gap.strip()):
+                        break
+                    items.append(t)
+                    cursor = t.end
+                if not items:
+                    continue
+                if len(items) != len(order):
+                    self.warn(f"{len(items)} values for {len(order)} stages after 分别: not attributed")
+                    used.update(id(t) for t in items)
+                    continue
+                for stage, t in zip(order, items):
+                    g = next((g for g in self.groups if g.stage == stage and g.sentence == self.index
+                              and g.extra_distributive), None) if kind == "amount" else None
+                    if g is None:
+                        g = Group(self.index, t.start, stage)
+                        g.extra_distributive = True
+                        self.groups.append(g)
+                    setattr(g, kind, t)
+                    used.add(id(t))
+        return used
+
     # -- the sentence ------------------------------------------------------------------------
     def read(self) -> list[Group]:
         for chunk in chunk_bounds(self.s):
             open_groups: list[Group] = []
+            used = self._distributive(chunk)
             for tok in self.tokens:
-                if not (chunk[0] <= tok.start < chunk[1]):
+                if not (chunk[0] <= tok.start < chunk[1]) or id(tok) in used:
                     continue
                 if tok.kind == "count":
                     g = self._analyse_count(tok, chunk)
@@ -365,7 +411,11 @@ class SentenceReader:
                 clause = self.s[m.end:]
                 clause = re.split(r"[,;。]", clause)[0]
                 heading = clause == "" and (m.start == 0 or self.s[m.start - 1] in "\n ,")
-                if _EVENT_VERB.search(clause) or heading:
+                # the unit holds the event (开封市分会场活动举行, 兰考县举行…), not a project of it
+                verb = _EVENT_VERB.search(clause[:14])
+                if verb and re.search(r"项目|等|企业|公司", clause[:verb.start()]):
+                    verb = None
+                if verb or heading:
                     ctx.current = unit
         for t in self.stages:
             if not t.ignored and not t.progress and t.raw != "三个一批" and t.stage:
