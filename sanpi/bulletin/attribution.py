@@ -40,7 +40,8 @@ def home_units(text: str) -> tuple[Unit | None, Unit | None, Unit | None]:
     home_county = unit_for(county_name) if county_name else None
     if _COUNTY_DEICTIC.search(text) and not _CITY_DEICTIC.search(text) and home_county:
         return home_county, home_city, home_county
-    if _CITY_DEICTIC.search(text) and home_city:
+    if _CITY_DEICTIC.search(text):
+        # a city's own report; if it never names the city, its figures have no unit
         return home_city, home_city, home_county
     if province_subject:
         return Unit(PROVINCE, "province"), home_city, home_county

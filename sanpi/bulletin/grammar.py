@@ -133,13 +133,14 @@ class SentenceReader:
     def warn(self, reason: str) -> None:
         self.ctx.warnings.append((self.index, reason))
 
-    def _subject_before(self, pos: int) -> Unit | None:
-        found = None
+    def _subject_before(self, pos: int) -> Unit | None | bool:
+        """The last unit named as a subject before pos; False when that subject is 我市/我县
+        and the text never says which city or county it is (no fallback then)."""
+        found: Unit | None | bool = None
         for m in self.mentions:
             if m.end <= pos and is_subject(self.s, m):
                 unit = _resolve(m, self.ctx)
-                if unit is not None:
-                    found = unit
+                found = unit if unit is not None else (False if m.kind != "this_city" else found)
         return found
 
     def _context_stage(self, pos: int) -> str | None:
@@ -149,10 +150,19 @@ class SentenceReader:
                 stage = t.stage
         return stage or self.ctx.stage
 
-    def _other_round(self, text: str) -> bool:
+    def _other_round(self, start: int, end: int) -> bool:
+        """The noun phrase names another batch (第十二期签约项目, 上期开工项目), unless only as
+        the origin of this one (经第七期开工项目转化生成)."""
+        text = self.s[start:end]
         for m in _ROUND_REF.finditer(text):
             n = parse_number(m.group(1))
-            if n is not None and self.ctx.round_no is not None and int(n) != self.ctx.round_no:
+            if n is None or self.ctx.round_no is None or int(n) == self.ctx.round_no:
+                continue
+            if any(t.ignored and start + m.end() <= t.start <= start + m.end() + 3 for t in self.stages):
+                continue
+            return True
+        for m in re.finditer(r"上一?期|前一期", text):
+            if not any(t.ignored and start + m.end() <= t.start <= start + m.end() + 3 for t in self.stages):
                 return True
         return False
 
@@ -210,6 +220,8 @@ class SentenceReader:
             before = [t for t in self.stages if cstart <= t.start and t.end <= tok.start and not t.ignored]
             if before and re.fullmatch(r"[的了“”\s]*(?:共|共计|累计)?", s[before[-1].end:tok.start]):
                 stage_tok = before[-1]
+        if self._other_round(cstart, mid_end):
+            return None
         mid = s[mid_start:mid_end]
         band = next((t.category for t in self.tokens if t.kind == "sizeband"
                      and mid_start <= t.start < mid_end), None)
@@ -251,7 +263,10 @@ class SentenceReader:
             category = ""
         else:
             category = band or _clean_category(s[cat_start:tok.start], self.mentions, cat_start)
-        if self._other_round(s[cat_start:tok.start]):
+        if not band and "亿元" in category:
+            self.warn("size band without a readable amount")
+            return None
+        if self._other_round(np_start, tok.start):
             return None
         return self._group(tok, stage_tok, category, band is not None, cstart)
 
@@ -285,7 +300,10 @@ class SentenceReader:
                 if re.search(r"其中", self.s[cstart:tok.start]) or "中," in self.s[max(0, cstart - 2):cstart + 1]:
                     return None
                 g.cues.add("unstaged")
-                if any(t.raw == "三个一批" for t in self.stages):
+                clause_end = re.search(r"[,;。]", self.s[tok.end:])
+                clause = self.s[cstart: tok.end + (clause_end.start() if clause_end else len(self.s))]
+                # 133个项目参与 / 三个一批 in the count's own clause: the whole round's projects
+                if re.match(r"(?:项目)?(?:参与|参加)", self.s[tok.end:]) or "三个一批" in clause:
                     g.cues.add("all")
                 tail = self.s[tok.end:]
                 if re.search(r"此外|另外|另有", tail) and re.search(r"投产", tail):
@@ -327,6 +345,11 @@ class SentenceReader:
         if not before or tok.kw is None:
             return
         st = before[-1]
+        # the stage word must name this batch (此次集中开工的…, “开工一批”…), not a condition
+        # on projects (30日内能够实质性开工的项目)
+        lead = s[clause_start(s, st.start, chunk[0]):st.start]
+        if not (re.search(r"此次|本次|本期|这次|当天|当日|今天|集中", lead + st.raw) or "一批" in st.raw):
+            return
         between = _strip_fillers(s[st.end:tok.start])
         if not _GENERIC_SUBJECT.match(between or "项目") or st.stage is None:
             return

@@ -46,7 +46,7 @@ COUNT_RE = re.compile(
 # the number, so 投资总额的87.4% or 总投资85亿元的某项目 are recognised for what they are.
 _AMOUNT_KW = "总投资额|投资总额|计划总投资|签约投资额|签约总额|签约金额|协议投资额|协议总投资|协议投资|总投资|投资额|投资"
 AMOUNT_RE = re.compile(
-    rf"(?P<kw>{_AMOUNT_KW})?\s*(?:{_FILL_BEFORE})?(?P<q1>{_Q_BEFORE})?(?:{_FILL_BEFORE})?\s*"
+    rf"(?P<kw>{_AMOUNT_KW})?\s*:?\s*(?:{_FILL_BEFORE})?(?P<q1>{_Q_BEFORE})?(?:{_FILL_BEFORE})?\s*"
     rf"(?P<num>{AR_NUM}|[一二两三四五六七八九十]+[零〇一二两三四五六七八九十百]*|千|百)\s*(?P<q2>多|余)?\s*"
     rf"(?P<mag>万亿|千亿|百亿|亿|千万|百万|万)\s*(?P<yuan>元(?:人民币)?)?(?P<q3>以上|左右)?")
 # Not currency, or not yuan.

@@ -100,7 +100,7 @@ def held_on(text: str) -> str | None:
     return None
 
 
-_VENUE = re.compile(r"主会场(?:设在|设于|位于|在)\s*([^,。;:\n]+)")
+_VENUE = re.compile(r"主会场(?:设在|设于|位于|在)\s*([^,。;:\n]+)|在([^,。;:\n]{2,24}?)主会场举行")
 
 
 def main_venue(text: str) -> str | None:
@@ -113,7 +113,7 @@ def main_venue(text: str) -> str | None:
             continue
         if re.search(r"[市县区]$", head) and not re.search(r"全省|活动$", head):
             continue
-        venue = re.sub(r"举行$|举办$|召开$", "", m.group(1).strip())
+        venue = re.sub(r"举行$|举办$|召开$", "", (m.group(1) or m.group(2)).strip())
         return venue or None
     return None
 

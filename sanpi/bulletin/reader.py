@@ -19,7 +19,7 @@ from sanpi.bulletin.sentences import Sentence, split_sentences
 _CAMPAIGN = re.compile(r"三个一批|签约一批|开工一批|投产一批")
 _DIGITS_MISSING = re.compile(
     r"项目(?:共|共计|总量)?个(?![数人别体性])|(?:等|的|共|有|计|签约|开工|投产)个(?:重点|重大)?项目|(?:^|[,;、:])个(?:重点|重大)?项目|"
-    r"(?<![\d.])\.\d+\s*(?:万亿|亿|万)元|(?:总投资|投资总额|投资)(?:约|达|为)?(?:万亿|亿|万)元")
+    r"(?<![\d.])\.\d+\s*(?:万亿|亿|万)元|(?:总投资|投资总额|投资)(?:约|达|为)?(?:万亿|亿|万)元(?!以上)")
 
 
 def _sha256(data: bytes) -> str:
@@ -167,7 +167,10 @@ def read_text(doc: Document) -> dict:
         found = reader.read()
         reader.update_context()
         for g in found:
-            g.unit = g.unit or ctx.current or ctx.home
+            if g.unit is False:
+                g.unit = None  # 我市 of a city the text never names: reported, not guessed
+            elif g.unit is None:
+                g.unit = ctx.current or ctx.home
         if found and found[-1].unit is not None:
             ctx.current = found[-1].unit
         groups.extend(found)
