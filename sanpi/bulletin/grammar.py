@@ -193,7 +193,7 @@ class SentenceReader:
 
     def _bound_stage_after(self, text: str, base: int) -> Token | None:
         """A stage word right after 项目 (40个项目签约, 16个项目顺利实现竣工投产)."""
-        rest = text
+        rest = re.sub(r"^(?:纳入|列入)(?:全省|省)?(?:第[\d一二两三四五六七八九十]+期)?", "", text)
         for _ in range(4):
             rest = rest.lstrip("的了")
             for w in VERB_FILLERS_AFTER:
@@ -273,6 +273,9 @@ class SentenceReader:
     def _group(self, tok: Token, stage_tok: Token | None, category: str, is_band: bool,
                cstart: int) -> Group | None:
         if stage_tok is not None and stage_tok.progress:
+            return None
+        if re.search(r"均(?:超过|超|为|达到|达|在|有)?$", self.s[cstart:tok.start]):
+            self.warn("one count stated for several units (均): not attributed")
             return None
         if category and (len(category) > 40 or "等" in category
                          or any(m.unit is not None for m in find_mentions(category))):

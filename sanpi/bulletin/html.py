@@ -37,6 +37,27 @@ def _text(node) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _score(tag) -> float:
+    """Chinese prose the container holds (paragraph text if it has paragraphs)."""
+    paragraphs = tag.find_all("p")
+    text = " ".join(p.get_text() for p in paragraphs) if paragraphs else tag.get_text()
+    marks = " ".join([*(tag.get("class") or []), tag.get("id") or ""])
+    bonus = 1.2 if tag.name == "article" or (marks and _CONTENT.search(marks)) else 1.0
+    return _cjk_len(text) * bonus
+
+
+def _densest(body):
+    """The container with the most prose, narrowed to a child while the child keeps 80% of it."""
+    candidates = body.find_all(["article", "main", "div", "section", "td"]) or [body]
+    best = max(candidates, key=_score)
+    while True:
+        children = [c for c in best.find_all(["article", "main", "div", "section", "td"], recursive=False)]
+        inner = max(children, key=_score, default=None)
+        if inner is None or _score(inner) < 0.8 * _score(best):
+            return best
+        best = inner
+
+
 def extract_article(page: str) -> tuple[str, str | None]:
     """(article text with its headline first, canonical URL if the page names one)."""
     soup = BeautifulSoup(page, "lxml")
@@ -55,19 +76,7 @@ def extract_article(page: str) -> tuple[str, str | None]:
         if marks and _FURNITURE.search(marks) and not _CONTENT.search(marks):
             tag.decompose()
     body = soup.body or soup
-    candidates = [t for t in body.find_all(["article", "div", "section", "td", "main"])]
-    best, best_score = body, 0.0
-    total = _cjk_len(body.get_text()) or 1
-    for tag in candidates:
-        paragraphs = tag.find_all("p")
-        text_len = _cjk_len(" ".join(p.get_text() for p in paragraphs)) or _cjk_len(tag.get_text()) // 2
-        marks = " ".join([*(tag.get("class") or []), tag.get("id") or ""])
-        bonus = 1.3 if (tag.name == "article" or _CONTENT.search(marks)) else 1.0
-        score = text_len * bonus
-        # Prefer the smallest container that still holds most of the page's prose.
-        if score > best_score * 1.05 or (score >= best_score * 0.9 and text_len >= 0.5 * total
-                                         and tag in (best.descendants if best is not body else [])):
-            best, best_score = tag, score
+    best = _densest(body)
     headline = ""
     h1 = best.find("h1") or body.find("h1")
     if h1 is not None and h1.get_text(strip=True):
