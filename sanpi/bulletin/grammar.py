@@ -293,7 +293,7 @@ class SentenceReader:
                 g.dimension = "source"
             else:
                 g.dimension = "sector"
-            if g.stage is None or g.stage == "all" and stage_tok is not None and stage_tok.raw == "三个一批":
+            if g.stage is None:
                 g.stage = self._context_stage(tok.start)
             if g.stage is None:
                 self.warn("breakdown figure with no stage in context")

@@ -24,7 +24,7 @@ def province_of(text: str, round_no: int | None) -> tuple[str | None, str | None
     other = 0
     reason = None
     for m in find_mentions(text):
-        if m.unit is not None:
+        if m.unit is not None and m.unit.level != "province":  # 全省 is any province's word
             henan += 1
     henan += 3 * len(_ROUND.findall(text)) + 2 * text.count("河南") + text.count("豫")
     henan += 2 * len(re.findall(r"\bHenan\b", text))
@@ -40,7 +40,7 @@ def province_of(text: str, round_no: int | None) -> tuple[str | None, str | None
             if not find_mentions(city + "市") and city + "市" not in counties() and city not in ("全", "各", "我", "本", "该"):
                 other += 2
                 reason = reason or city + "市"
-    other += 3 * len(_SHANXI_STYLE.findall(text))
+    other += 3 * len(_SHANXI_STYLE.findall(text)) + 4 * len(re.findall(r"全省开发区", text))
     if other > henan:
         return "other", reason
     if henan or _CAMPAIGN.search(text):
@@ -73,21 +73,35 @@ def _date(y: int, m: int, d: int) -> dt.date | None:
         return None
 
 
+_PUBLISHED = re.compile(r"(?:发布|时间|日期|更新|编辑)[^\n]{0,4}\Z")
+
+
+def _is_date_line(text: str, m: re.Match) -> bool:
+    """A page's publication stamp (发布时间:2024年04月04日 08:01), not the event's day."""
+    before = text[max(0, m.start() - 8):m.start()]
+    if re.search(r"活动|举办|举行", before):
+        return False  # 活动日期:2021年7月10日 is the event's day
+    return bool(re.match(r"\s*\d{1,2}:\d{2}", text[m.end():m.end() + 4]) or _PUBLISHED.search(before))
+
+
 def held_on(text: str) -> str | None:
     """Date of the event: the first day named in the text; its year from the text itself, from
     the page's date line (the event is on or shortly before publication), or from a year label
     such as '2022年济源第一季度'. No year given -> None."""
-    first_full = _FULL_DATE.search(text)
-    first_md = _MONTH_DAY.search(text)
+    stamps = [m for m in _FULL_DATE.finditer(text) if _is_date_line(text, m)]
+    first_full = next((m for m in _FULL_DATE.finditer(text) if not _is_date_line(text, m)), None)
+    first_md = next((m for m in _MONTH_DAY.finditer(text)
+                     if not any(st.start() <= m.start() < st.end() for st in stamps)
+                     and not re.match(r"\s*\d{1,2}:\d{2}", text[m.end():m.end() + 4])), None)
     if first_full and (not first_md or first_full.start() <= first_md.start()):
         d = _date(*map(int, first_full.groups()))
         return d.isoformat() if d else None
     if not first_md:
         return None
     month, day = int(first_md.group(1)), int(first_md.group(2))
-    line = _DATE_LINE.search(text)
+    line = stamps[0] if stamps else _DATE_LINE.search(text)
     if line:
-        published = _date(*map(int, line.groups()))
+        published = _date(*map(int, line.groups()[:3]))
         if published:
             for year in (published.year, published.year - 1):
                 event = _date(year, month, day)
