@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from sanpi.bulletin.lexicon import (CATEGORY_SUFFIXES, FILLERS, LEAD_CONNECTORS, NON_TOTAL_AMOUNT,
                                     SOURCE_WORDS, STAGE_PART, STAGE_WORDS, SUBSET_AFTER,
-                                    VERB_FILLERS_AFTER)
+                                    VENUE_SUBSET, VERB_FILLERS_AFTER)
 from sanpi.bulletin.numbers import NUM, parse_number
 from sanpi.bulletin.sentences import chunk_bounds, clause_start
 from sanpi.bulletin.tokens import Token, tokenize
@@ -210,7 +210,7 @@ class SentenceReader:
         mid_start, mid_end = tok.end, tok.end + idx
         post_start = mid_end + 2
         post = after[idx + 2:]
-        if SUBSET_AFTER.match(post) or re.search(r"现场|会场|自行", s[cstart:tok.start]):
+        if SUBSET_AFTER.match(post) or re.search(VENUE_SUBSET, s[cstart:tok.start]):
             return None
         stage_tok = next((t for t in self.stages if mid_start <= t.start and t.end <= mid_end
                           and not t.ignored), None)
@@ -250,7 +250,7 @@ class SentenceReader:
             if "项目" not in head:
                 return None
             np_start, np, extended = chunk[0], head, True
-        if re.search(r"现场|会场|自行", np) or "等" in np[-12:]:
+        if re.search(VENUE_SUBSET, np) or "等" in np[-12:]:
             return None
         stage_tok = None
         for t in self.stages:

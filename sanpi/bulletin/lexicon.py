@@ -70,5 +70,8 @@ LEAD_CONNECTORS = ("其中", "包括", "含", "另有", "以及", "及", "和", 
 VERB_FILLERS_AFTER = ("进行", "集中", "顺利", "实现", "成功", "正式", "同步", "全面", "将", "全部", "予以",
                       "完成", "陆续", "开始", "参加", "参与", "举行", "“")
 CATEGORY_SUFFIXES = ("类型项目", "类项目", "项目", "领域", "类型", "类", "行业", "方面", "投资")
-SUBSET_AFTER = re.compile(r"^[^,;。]{0,12}(?:现场|会场|自行|分别由|由各)")
+# Part of a batch signed on site or at a city's own main venue, or left to counties: a subset by
+# venue, not a figure. (A city's 分会场 of the provincial event holds the city's whole batch.)
+VENUE_SUBSET = r"现场|[市县区]主会场|主会场(?:签约|开工)|自行"
+SUBSET_AFTER = re.compile(rf"^[^,;。]{{0,12}}(?:{VENUE_SUBSET}|分别由|由各)")
 SOURCE_WORDS = re.compile(r"外资|内资|省外|境外|国外|外商|港澳台|资金|来源|民间投资|民营")

@@ -78,10 +78,10 @@ _PUBLISHED = re.compile(r"(?:发布|时间|日期|更新|编辑)[^\n]{0,4}\Z")
 
 def _is_date_line(text: str, m: re.Match) -> bool:
     """A page's publication stamp (发布时间:2024年04月04日 08:01), not the event's day."""
-    before = text[max(0, m.start() - 8):m.start()]
+    before = text[max(0, m.start() - 8):m.start()].rsplit("\n", 1)[-1]
     if re.search(r"活动|举办|举行", before):
         return False  # 活动日期:2021年7月10日 is the event's day
-    return bool(re.match(r"\s*\d{1,2}:\d{2}", text[m.end():m.end() + 4]) or _PUBLISHED.search(before))
+    return bool(re.match(r"\s*\d{1,2}:\d{2}", text[m.end():m.end() + 8]) or _PUBLISHED.search(before))
 
 
 def held_on(text: str) -> str | None:
@@ -92,7 +92,7 @@ def held_on(text: str) -> str | None:
     first_full = next((m for m in _FULL_DATE.finditer(text) if not _is_date_line(text, m)), None)
     first_md = next((m for m in _MONTH_DAY.finditer(text)
                      if not any(st.start() <= m.start() < st.end() for st in stamps)
-                     and not re.match(r"\s*\d{1,2}:\d{2}", text[m.end():m.end() + 4])), None)
+                     and not re.match(r"\s*\d{1,2}:\d{2}", text[m.end():m.end() + 8])), None)
     if first_full and (not first_md or first_full.start() <= first_md.start()):
         d = _date(*map(int, first_full.groups()))
         return d.isoformat() if d else None
