@@ -13,14 +13,18 @@
 
 {#
     Status of one reconciliation row (checked in this order):
+      conflict        the current bulletin sources state the figure with values that cannot all be
+                      right (see rpt_bulletin_conflicts): no provincial figure is taken
       unchecked       no provincial figure was published for this round / stage / measure
       no_submissions  a figure was published but no city submitted a project for the stage
       match           |city_sum - provincial_value| <= tolerance
                       (qualifier lower_bound, e.g. "超200亿元": city_sum >= provincial_value - tolerance)
       mismatch        otherwise
 #}
-{% macro reconciliation_status(provincial_value, city_sum, submitting_city_count, qualifier, tolerance) -%}
+{% macro reconciliation_status(provincial_value, city_sum, submitting_city_count, qualifier, tolerance,
+                               has_conflict='false') -%}
     case
+        when coalesce({{ has_conflict }}, false) then 'conflict'
         when {{ provincial_value }} is null then 'unchecked'
         when coalesce({{ submitting_city_count }}, 0) = 0 then 'no_submissions'
         when {{ qualifier }} = 'lower_bound' then

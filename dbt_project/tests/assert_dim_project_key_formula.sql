@@ -1,3 +1,4 @@
+{{ config(store_failures=true) }}
 -- The project key is md5(coalesce(project_code, city_code || '|' || project_name)) of the submitted
 -- city code: recompute it from dim_project.
 select project_key, project_code, submitted_city_code, project_name

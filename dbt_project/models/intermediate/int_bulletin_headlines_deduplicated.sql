@@ -1,26 +1,14 @@
 -- One row per round per stage (as published, including combined stages) per measure: the
--- province-level headline figure. When a bulletin states the same headline more than once, the
--- most exact statement wins (exact before approx before lower_bound, then more decimals);
--- figure_count and distinct_value_count show repeats and conflicts.
-with figures as (
+-- province-level headline figure, taken only when every statement of it agrees
+-- (int_bulletin_figure_agreement). On a conflict value, decimals, tolerance, qualifier and source
+-- are NULL and has_conflicting_values is true; figure_key leads to the statements in
+-- rpt_bulletin_conflicts.
+with agreement as (
     select *
-    from {{ ref('int_bulletin_figures_resolved') }}
+    from {{ ref('int_bulletin_figure_agreement') }}
     where unit_level = 'province'
       and is_headline
       and round_no is not null
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by round_no, stage_as_published, measure
-            order by case qualifier when 'exact' then 1 when 'approx' then 2 else 3 end,
-                     value_decimals desc, file_path, figure_id
-        ) as figure_rank,
-        count(*) over (partition by round_no, stage_as_published, measure) as figure_count,
-        count(distinct value) over (partition by round_no, stage_as_published, measure) as distinct_value_count
-    from figures
 )
 
 select
@@ -29,15 +17,17 @@ select
     stage_code,
     is_combined_stage,
     measure,
-    value,
-    value_decimals,
-    tolerance,
-    qualifier,
-    figure_id,
-    figure_count,
+    case when is_agreed then preferred_value end             as value,
+    case when is_agreed then preferred_value_decimals end    as value_decimals,
+    case when is_agreed then preferred_tolerance end         as tolerance,
+    case when is_agreed then preferred_qualifier end         as qualifier,
+    case when is_agreed then preferred_figure_id end         as figure_id,
+    figure_key,
+    statement_count                                          as figure_count,
+    source_file_count,
     distinct_value_count,
-    distinct_value_count > 1 as has_conflicting_values,
-    source_text,
-    file_path
-from ranked
-where figure_rank = 1
+    not is_agreed                                            as has_conflicting_values,
+    agreement_status,
+    case when is_agreed then preferred_source_text end       as source_text,
+    case when is_agreed then preferred_file_path end         as file_path
+from agreement

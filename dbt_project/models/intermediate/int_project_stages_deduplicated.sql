@@ -1,6 +1,9 @@
 -- One row per project per round per stage. A project listed more than once for the same round and
 -- stage (e.g. on two sheets, or by two cities under one project code) is counted once: the first
 -- row by file path, sheet and row number wins; source_row_count says how many rows were merged.
+-- A table: the star schema, the lifecycle and the project history all read it.
+{{ config(materialized='table') }}
+
 with mapped as (
     select * from {{ ref('int_project_stages_mapped') }}
 ),

@@ -1,5 +1,6 @@
 -- Current submission rows with the city conformed to the city dimension, the sector label mapped
--- to a sector and the project key computed. Still one row per submitted row.
+-- to a sector, the size band and the project key computed, and the name normalised for matching.
+-- Still one row per submitted row.
 with rows as (
     select * from {{ ref('stg_raw__submission_rows') }}
 ),
@@ -9,7 +10,7 @@ unit_aliases as (
 ),
 
 sector_labels as (
-    select * from {{ ref('ref_sector_labels') }}
+    select * from {{ ref('int_sector_labels_unioned') }}
 ),
 
 cleaned as (
@@ -25,6 +26,7 @@ cleaned as (
         trim(project_name)                         as project_name,
         nullif(trim(county), '')                   as county,
         nullif(trim(sector_label), '')             as sector_label,
+        nullif(trim(enterprise), '')               as enterprise,
         investment_yi
     from rows
 )
@@ -38,10 +40,13 @@ select
     u.unit_code is not null                        as is_city_known,
     c.project_code,
     c.project_name,
+    {{ normalize_project_name('c.project_name') }} as project_name_normalized,
     c.county,
+    c.enterprise,
     c.sector_label,
     coalesce(s.sector_code, 'unknown')             as sector_code,
     c.investment_yi,
+    {{ size_band_code('c.investment_yi') }}        as size_band_code,
     c.file_sha256,
     c.file_path,
     c.sheet,

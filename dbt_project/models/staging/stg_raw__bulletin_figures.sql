@@ -24,7 +24,9 @@ select
     cast(f.qualifier as varchar)            as qualifier,
     cast(f.breakdown_dimension as varchar)  as breakdown_dimension,
     cast(f.breakdown_category as varchar)   as breakdown_category,
-    cast(f.source_text as varchar)          as source_text
+    cast(f.source_text as varchar)          as source_text,
+    cast(f.char_start as integer)           as char_start,
+    cast(f.char_end as integer)             as char_end
 from {{ source('raw', 'bulletin_figures') }} as f
 where f.file_sha256 in (select sha256 from current_files)
   and f.file_sha256 in (select file_sha256 from henan_files)

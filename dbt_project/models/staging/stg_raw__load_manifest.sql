@@ -9,6 +9,8 @@ select
     cast(rows_read as integer)          as rows_read,
     cast(rows_loaded as integer)        as rows_loaded,
     cast(rows_quarantined as integer)   as rows_quarantined,
+    -- 合计, section and note rows: not project rows, outside rows_read (added to raw later: optional)
+    {{ optional_column(source('raw', 'load_manifest'), 'rows_skipped', 'integer') }} as rows_skipped,
     cast(loaded_at as timestamp)        as loaded_at,
     cast(source_root as varchar)        as source_root,
     cast(stored_path as varchar)        as stored_path,

@@ -17,6 +17,8 @@ select
     cast(r.project_name as varchar)         as project_name,
     cast(r.county as varchar)               as county,
     cast(r.sector_label as varchar)         as sector_label,
-    cast(r.investment_yi as decimal(18, 4)) as investment_yi
+    cast(r.investment_yi as decimal(18, 4)) as investment_yi,
+    -- not in the raw contract yet: NULL until the readers extract 项目单位 (see macros/optional_column.sql)
+    {{ optional_column(source('raw', 'submission_rows'), 'enterprise', 'varchar', 'r') }} as enterprise
 from {{ source('raw', 'submission_rows') }} as r
 where r.file_sha256 in (select sha256 from current_files)

@@ -3,6 +3,7 @@
     returning the whole row so the stored failure can be read on its own.
 #}
 {% test no_rows_where(model, condition) %}
+{{ config(store_failures=true) }}
 
 select *
 from {{ model }}

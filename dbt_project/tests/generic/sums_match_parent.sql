@@ -20,6 +20,7 @@
                           aggregate='sum', child_where=none, parent_where=none,
                           only_matched=false, tolerance=0,
                           child_tolerance_column=none, parent_tolerance_column=none) %}
+{{ config(store_failures=true) }}
 
 with children as (
     select

@@ -21,7 +21,13 @@ select
     name_en                    as city_name_en,
     unit_type                  as city_type,
     aliases                    as city_aliases,
-    false                      as is_unknown
+    false                      as is_unknown,
+    -- 航空港区 has no GB/T 2260 code: 410173 is its statistical division code (统计用区划代码)
+    case when unit_code = '410173' then 'statistical' else 'gb_t_2260' end as code_kind,
+    -- 航空港区 reports separately although it lies inside 郑州市
+    case when unit_code = '410173' then '410100' end as parent_city_code,
+    case unit_code when '419001' then 18 when '410173' then 19
+         else cast(substr(unit_code, 3, 2) as integer) end as sort_order
 from units
 
 union all
@@ -33,5 +39,8 @@ select
     name_en,
     unit_type,
     aliases,
-    true
+    true,
+    'none',
+    cast(null as varchar),
+    99
 from unknown_member

@@ -1,5 +1,8 @@
--- One row per project (project_key). Name, city, county and sector come from the latest round the
--- project appears in (in that round: the latest stage); first/last rounds per stage summarise its path.
+-- One row per project (project_key). Name, city, county, enterprise, sector and size band come from
+-- the latest round the project appears in (in that round: the latest stage); first/last rounds per
+-- stage summarise its path. lifecycle_key links the project to fct_project_lifecycle (a project
+-- listed without a code can be the same project as a coded one: see int_project_identities);
+-- dim_project_history keeps the earlier values of the attributes.
 with stages as (
     select * from {{ ref('int_project_stages_deduplicated') }}
 ),
@@ -17,6 +20,10 @@ latest as (
         ) as recency_rank
     from stages as s
     left join stage_order as o using (stage_code)
+),
+
+identities as (
+    select * from {{ ref('int_project_identities') }}
 ),
 
 path as (
@@ -49,7 +56,12 @@ select
     p.round_count,
     p.first_signed_round_no,
     p.first_started_round_no,
-    p.first_production_round_no
+    p.first_production_round_no,
+    l.enterprise,
+    l.size_band_code,
+    i.lifecycle_key,
+    i.match_method
 from latest as l
 join path as p using (project_key)
+left join identities as i using (project_key)
 where l.recency_rank = 1

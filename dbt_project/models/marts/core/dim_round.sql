@@ -1,11 +1,16 @@
 -- One row per round seen anywhere: in city submissions, in Henan bulletins or in ref_rounds.
--- held_on and main_venue come from the round's bulletin, else from ref_rounds.
+-- held_on and main_venue come from the round's bulletin, else from ref_rounds; the event's format
+-- (video conference, main venue with sub-venues ...) from ref_round_events where sources say.
 with bulletins as (
     select * from {{ ref('int_bulletins_deduplicated') }}
 ),
 
 reference as (
     select * from {{ ref('ref_rounds') }}
+),
+
+events as (
+    select * from {{ ref('ref_round_events') }}
 ),
 
 submissions as (
@@ -56,9 +61,20 @@ select
     s.round_no is not null                                         as has_submissions,
     ref.round_no is not null                                       as is_in_reference,
     coalesce(s.submitting_city_count, 0)                           as submitting_city_count,
-    coalesce(s.project_stage_count, 0)                             as project_stage_count
+    coalesce(s.project_stage_count, 0)                             as project_stage_count,
+    year(coalesce(b.held_on, ref.held_on))                         as held_year,
+    year(coalesce(b.held_on, ref.held_on)) || 'Q'
+        || quarter(coalesce(b.held_on, ref.held_on))               as held_quarter,
+    e.event_name_zh,
+    e.event_format,
+    e.event_format_zh,
+    e.format_source                                                as event_format_source,
+    coalesce(b.has_conflicting_metadata, false)                    as has_conflicting_bulletin_metadata,
+    coalesce(r.round_no = max(case when s.round_no is not null then r.round_no end) over (), false)
+                                                                   as is_latest_submitted_round
 from all_rounds as r
 left join bulletins as b on b.round_no = r.round_no
 left join reference as ref on ref.round_no = r.round_no
 left join submissions as s on s.round_no = r.round_no
+left join events as e on e.round_no = r.round_no
 where r.round_no is not null

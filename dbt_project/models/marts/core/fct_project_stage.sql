@@ -1,8 +1,13 @@
 -- One row per project per round per stage, from the current city submissions. Sector labels are
 -- mapped through ref_sector_labels (unmapped -> unknown); a city code that is not one of the 19
--- units becomes 000000. Source columns point back at the submitted row.
+-- units becomes 000000. Source columns point back at the submitted row. lifecycle_key follows the
+-- project through the rounds (fct_project_lifecycle); size_band_code is the band of this row's amount.
 with stages as (
     select * from {{ ref('int_project_stages_deduplicated') }}
+),
+
+identities as (
+    select project_key, lifecycle_key from {{ ref('int_project_identities') }}
 ),
 
 earlier_started as (
@@ -32,6 +37,9 @@ select
     s.file_path                                     as source_file_path,
     s.file_sha256                                   as source_file_sha256,
     s.sheet                                         as source_sheet,
-    s.row_number                                    as source_row_number
+    s.row_number                                    as source_row_number,
+    i.lifecycle_key,
+    s.size_band_code
 from stages as s
 left join earlier_started as e using (project_key)
+left join identities as i using (project_key)

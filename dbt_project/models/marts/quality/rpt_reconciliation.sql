@@ -1,7 +1,8 @@
 -- One row per round per stage per measure (project_count, investment_yi): the provincial headline
 -- against the sum of the city submissions. Every round and stage present on either side appears
 -- with both measures. difference = city_sum - provincial_value; status is match / mismatch within
--- the rounding tolerance, unchecked (no provincial figure) or no_submissions (no city rows).
+-- the rounding tolerance, unchecked (no provincial figure), no_submissions (no city rows) or conflict
+-- (the bulletin sources disagree on the figure, so none is taken: see rpt_bulletin_conflicts).
 with provincial as (
     select *
     from {{ ref('int_bulletin_headlines_deduplicated') }}
@@ -78,7 +79,7 @@ select
     cast(city_sum - provincial_value as decimal(18, 4))   as difference,
     tolerance,
     {{ reconciliation_status('provincial_value', 'city_sum', 'submitting_city_count',
-                             'provincial_qualifier', 'tolerance') }} as status,
+                             'provincial_qualifier', 'tolerance', 'has_conflicting_values') }} as status,
     provincial_qualifier,
     value_decimals,
     submitting_city_count,

@@ -29,6 +29,7 @@ covered as (
         p.tolerance,
         p.source_text,
         p.file_path,
+        p.has_conflicting_values,
         sum(case when p.measure = 'project_count' then c.project_count else c.investment_yi end) as city_total,
         count(distinct case when c.project_count > 0 then c.city_code end) as submitting_city_count
     from provincial as p
@@ -55,7 +56,7 @@ select
     cast(city_sum - provincial_value as decimal(18, 4))   as difference,
     tolerance,
     {{ reconciliation_status('provincial_value', 'city_sum', 'submitting_city_count',
-                             'provincial_qualifier', 'tolerance') }} as status,
+                             'provincial_qualifier', 'tolerance', 'has_conflicting_values') }} as status,
     provincial_qualifier,
     value_decimals,
     submitting_city_count,

@@ -1,0 +1,43 @@
+-- One row per project key, with the lifecycle key that follows the project across rounds and stages:
+--   project_code           the project has a code: the code identifies it (lifecycle_key = project_key)
+--   name_to_coded_project  no code, and its normalised name equals the name of exactly one coded
+--                          project of the same city: it is that project
+--   name_in_city           no code and no such single match: identified by city and normalised name
+--                          (so spelling variants of the same name are one project)
+-- Ambiguous and near matches are never merged; rpt_lifecycle_uncertain_matches lists them.
+with projects as (
+    select
+        project_key,
+        any_value(project_code)                 as project_code,
+        any_value(city_code)                    as city_code,
+        any_value(project_name_normalized)      as project_name_normalized
+    from {{ ref('int_project_stages_deduplicated') }}
+    group by project_key
+),
+
+matches as (
+    select
+        project_key,
+        count(distinct candidate_project_key) filter (where match_kind = 'exact_name')   as exact_candidate_count,
+        count(distinct candidate_project_key) filter (where match_kind = 'similar_name') as similar_candidate_count,
+        min(candidate_project_key) filter (where match_kind = 'exact_name')              as exact_candidate_key
+    from {{ ref('int_project_name_matches') }}
+    group by project_key
+)
+
+select
+    p.project_key,
+    case
+        when p.project_code is not null then p.project_key
+        when m.exact_candidate_count = 1 then m.exact_candidate_key
+        else md5('name|' || p.city_code || '|' || p.project_name_normalized)
+    end                                                    as lifecycle_key,
+    case
+        when p.project_code is not null then 'project_code'
+        when m.exact_candidate_count = 1 then 'name_to_coded_project'
+        else 'name_in_city'
+    end                                                    as match_method,
+    coalesce(m.exact_candidate_count, 0)                   as exact_candidate_count,
+    coalesce(m.similar_candidate_count, 0)                 as similar_candidate_count
+from projects as p
+left join matches as m using (project_key)
