@@ -78,10 +78,8 @@ def _space_repl(m: re.Match) -> str:
     after = s[m.end()] if m.end() < len(s) else "\n"
     if before == "\n" or after == "\n":
         return ""
-    if before.isascii() and before.isalpha() and after.isascii() and (after.isalnum()):
-        return " "
-    if before.isdigit() and after.isdigit():
-        return " "  # two numbers (a date and a time) must not merge
+    if before.isascii() and after.isascii():
+        return " "  # English text, or a date and a time: words and numbers must not merge
     if before.isdigit() or after.isdigit() or before in ".%" or after in ".%":
         return ""
     if is_cjk(before) and is_cjk(after):

@@ -6,6 +6,7 @@ import json
 import re
 from decimal import Decimal
 
+from sanpi.bulletin import english
 from sanpi.bulletin.attribution import home_units
 from sanpi.bulletin.decode import Document, read_document
 from sanpi.bulletin.grammar import Context, Group, SentenceReader
@@ -110,6 +111,29 @@ def _figures(groups: list[Group], sentences: list[Sentence], norm, body: str, wa
     return out
 
 
+def _read_english(text, sentences, norm, body, result, warn, finish) -> dict:
+    round_no = english.round_of(text)
+    result["round"] = round_no
+    if round_no is None:
+        warn(None, "English text names no round of the campaign: figures not read")
+        return finish()
+    seen: dict[tuple, Decimal] = {}
+    for i, sent in enumerate(sentences):
+        for unit, stage, measure, value, qualifier in english.read_sentence(sent.text):
+            key = (unit.name, stage, measure)
+            if key in seen:
+                if seen[key] != value:
+                    warn(i, f"conflicting values for {unit.name} {stage} {measure}: first kept")
+                continue
+            seen[key] = value
+            start, end = norm.body_span(sent.start, sent.end)
+            result["figures"].append({
+                "unit": unit.name, "unit_level": unit.level, "stage": stage, "measure": measure,
+                "value": json_number(value), "qualifier": qualifier, "breakdown": None,
+                "source_text": body[start:end], "char_start": start, "char_end": end})
+    return finish()
+
+
 def read_text(doc: Document) -> dict:
     norm = normalize(doc.body)
     text = norm.text
@@ -145,6 +169,8 @@ def read_text(doc: Document) -> dict:
     if province is None:
         warn(None, "no campaign text found")
         return finish()
+    if english.is_english(text):
+        return _read_english(text, sentences, norm, doc.body, result, warn, finish)
     round_no = round_of(text)
     result.update(round=round_no, held_on=held_on(text), main_venue=main_venue(text))
     if not _CAMPAIGN.search(text):

@@ -36,7 +36,8 @@ def split_sentences(text: str) -> list[Sentence]:
     i = 0
     while i < len(text):
         c = text[i]
-        if c in _TERMINAL:
+        english_stop = c == "." and (i + 1 == len(text) or text[i + 1] in " \n") and i > 0 and text[i - 1].isalnum()
+        if c in _TERMINAL or english_stop:
             # closing quotes/brackets belong to the sentence they close
             j = i + 1
             while j < len(text) and text[j] in "”’)》】":
