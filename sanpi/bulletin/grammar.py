@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from sanpi.bulletin.lexicon import (CATEGORY_SUFFIXES, FILLERS, LEAD_CONNECTORS, NON_TOTAL_AMOUNT,
                                     SOURCE_WORDS, STAGE_PART, STAGE_WORDS, SUBSET_AFTER,
@@ -41,7 +40,7 @@ class Group:
     unit: Unit | None = None
     cues: set[str] = field(default_factory=set)
     stage_tok: Token | None = None
-    extra_distributive: bool = False
+    amount_unreadable: bool = False  # an amount followed it and several other counts
 
 
 @dataclass
@@ -122,6 +121,9 @@ def _resolve(m: Mention, ctx: Context) -> Unit | None:
 
 
 class SentenceReader:
+    """Reads the figure groups of one sentence; the Context carries what earlier sentences said
+    (the stage being broken down, the unit being reported on)."""
+
     def __init__(self, index: int, s: str, ctx: Context):
         self.index, self.s, self.ctx = index, s, ctx
         self.tokens = tokenize(s)
@@ -324,8 +326,8 @@ class SentenceReader:
             if following is not None and following.start - tok.end <= 2:
                 following.extra["pending_amount"] = tok
             return  # otherwise 总投资85亿元的某项目: one project's amount
-        pending = [g for g in open_groups if g.amount is None and g.count is not None
-                   and g.count.start < tok.start]
+        pending = [g for g in open_groups if g.amount is None and not g.amount_unreadable
+                   and g.count is not None and g.count.start < tok.start]
         if tok.kw is None:
             last = pending[-1] if pending else None
             if last is None or s[last.count.end:tok.start].strip(" ,、") != "":
@@ -333,7 +335,7 @@ class SentenceReader:
         if len(pending) > 1:
             self.warn("one amount follows several counts: not attributed")
             for g in pending:
-                g.amount = Token("void", 0, 0)
+                g.amount_unreadable = True
             return
         if pending:
             g = pending[0]
@@ -373,6 +375,7 @@ class SentenceReader:
             order = [STAGE_WORDS[p.group(0).removesuffix("一批")] for p in STAGE_PART.finditer(stage_tok.raw)]
             if len(order) < 2 or re.search(r"%|占比", s[pos:pos + 12]):
                 continue
+            by_stage: dict[str, Group] = {}
             for kind in ("count", "amount"):
                 items = []
                 cursor = pos + 2
@@ -392,11 +395,9 @@ class SentenceReader:
                     used.update(id(t) for t in items)
                     continue
                 for stage, t in zip(order, items):
-                    g = next((g for g in self.groups if g.stage == stage and g.sentence == self.index
-                              and g.extra_distributive), None) if kind == "amount" else None
+                    g = by_stage.get(stage)
                     if g is None:
-                        g = Group(self.index, t.start, stage)
-                        g.extra_distributive = True
+                        g = by_stage[stage] = Group(self.index, t.start, stage)
                         self.groups.append(g)
                     setattr(g, kind, t)
                     used.add(id(t))
@@ -422,8 +423,6 @@ class SentenceReader:
                 elif tok.kind == "amount":
                     self._amount(tok, chunk, open_groups)
         for g in self.groups:
-            if g.amount is not None and g.amount.kind == "void":
-                g.amount = None
             g.unit = self._subject_before(g.start)
         return self.groups
 

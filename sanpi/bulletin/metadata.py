@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from collections import Counter
 
-from sanpi.bulletin.numbers import NUM, json_number, parse_number
+from sanpi.bulletin.numbers import json_number, parse_number
 from sanpi.bulletin.tokens import tokenize
 from sanpi.bulletin.units import OTHER_PROVINCES, counties, find_mentions
 

@@ -2,7 +2,6 @@
 amounts scaled to 亿元 without losing the published decimals."""
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 
 import cn2an
