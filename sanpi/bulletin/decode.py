@@ -38,12 +38,40 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
             candidates.insert(0, name)
         except LookupError:
             pass
+    decoded = {}
     for enc in candidates:
         try:
-            return data.decode(enc), enc
+            decoded[enc] = data.decode(enc)
         except UnicodeDecodeError:
             continue
+        if enc not in ("gb18030", "big5"):
+            return decoded[enc], enc
+    if "gb18030" in decoded and "big5" in decoded:
+        # Most Big5 byte pairs are valid GB18030 too: keep the reading made of common characters
+        best = max(("gb18030", "big5"), key=lambda e: _commonness(decoded[e], e))
+        return decoded[best], best
+    for enc, text in decoded.items():
+        return text, enc
     raise ValueError("cannot decode the file as UTF-8, GB18030 or Big5 text")
+
+
+# Lead bytes of the frequently used characters: GB2312 level 1, Big5 常用字.
+_COMMON_LEADS = {"gb18030": ("gb2312", 0xB0, 0xD7), "big5": ("big5", 0xA4, 0xC6)}
+
+
+def _commonness(text: str, encoding: str) -> float:
+    codec, lo, hi = _COMMON_LEADS[encoding]
+    cjk = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    if not cjk:
+        return 0.0
+    common = 0
+    for c in cjk:
+        try:
+            lead = c.encode(codec)[0]
+        except UnicodeEncodeError:
+            continue
+        common += lo <= lead <= hi
+    return common / len(cjk)
 
 
 def _strip_header(text: str) -> tuple[str, str | None]:
