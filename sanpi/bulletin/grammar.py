@@ -283,7 +283,7 @@ class SentenceReader:
                          or any(m.unit is not None for m in find_mentions(category))):
             self.warn(f"unreadable category before a count ('{category[:20]}')")
             return None
-        if category and re.search(r"签约|开工|投产", category):
+        if category and re.search(r"签约|开工|投产|竣工|建成|达产|达效|履约", category):
             return None
         g = Group(self.index, tok.start, stage_tok.stage if stage_tok else None, count=tok,
                   stage_tok=stage_tok)
@@ -308,7 +308,8 @@ class SentenceReader:
                 clause_end = re.search(r"[,;。]", self.s[tok.end:])
                 clause = self.s[cstart: tok.end + (clause_end.start() if clause_end else len(self.s))]
                 # 133个项目参与 / 三个一批 in the count's own clause: the whole round's projects
-                if re.match(r"(?:项目)?(?:参与|参加)", self.s[tok.end:]) or "三个一批" in clause:
+                if re.match(r"(?:项目)?(?:参与|参加)(?!.{0,6}(?:签约|开工|投产))", self.s[tok.end:]) \
+                        or "三个一批" in clause:
                     g.cues.add("all")
                 tail = self.s[tok.end:]
                 if re.search(r"此外|另外|另有", tail) and re.search(r"投产", tail):
@@ -332,11 +333,12 @@ class SentenceReader:
             last = pending[-1] if pending else None
             if last is None or s[last.count.end:tok.start].strip(" ,、") != "":
                 return
-        if len(pending) > 1:
+        if len(pending) > 1 and self._shared_amount(pending):
             self.warn("one amount follows several counts: not attributed")
             for g in pending:
                 g.amount_unreadable = True
             return
+        pending = pending[-1:]
         if pending:
             g = pending[0]
             between = [t for t in self.stages if g.count.end <= t.start and t.end <= tok.start
@@ -360,6 +362,18 @@ class SentenceReader:
             return
         g = Group(self.index, tok.start, st.stage, amount=tok)
         self.groups.append(g)
+
+    def _shared_amount(self, pending: list[Group]) -> bool:
+        """Whether an amount after several open counts may cover more than the last one: the
+        counts form a list (签约项目19个、投产项目22个,总投资…) or name different stages. A
+        breakdown right after its own stage's headline (开工的56个项目中,工业项目40个,总投资…)
+        takes the amount next to it."""
+        last = pending[-1]
+        for g in pending[:-1]:
+            joined = self.s[g.count.end:last.count.start]
+            if not re.search(r"[,;:]", joined) or g.stage != last.stage:
+                return True
+        return False
 
     # -- 签约、开工、投产项目分别为30个、25个、40个 ----------------------------------------------
     def _distributive(self, chunk: tuple[int, int]) -> set[int]:

@@ -68,7 +68,7 @@ FILLERS = ("省重点", "市重点", "省级重点", "重大", "重点", "优质
 LEAD_CONNECTORS = ("其中", "包括", "含", "另有", "以及", "及", "和", "还有", "另外", "此外", "同时",
                    "共", "有", "新增", "纳入", "谋划", "推进", "实施", "涉及", "参与", "在", "为", "对")
 VERB_FILLERS_AFTER = ("进行", "集中", "顺利", "实现", "成功", "正式", "同步", "全面", "将", "全部", "予以",
-                      "完成", "陆续", "开始", "参加", "参与", "举行", "“")
+                      "完成", "陆续", "开始", "参加", "参与", "举行", "此次", "本次", "本期", "这次", "“")
 CATEGORY_SUFFIXES = ("类型项目", "类项目", "项目", "领域", "类型", "类", "行业", "方面", "投资")
 # Part of a batch signed on site or at a city's own main venue, or left to counties: a subset by
 # venue, not a figure. (A city's 分会场 of the provincial event holds the city's whole batch.)
