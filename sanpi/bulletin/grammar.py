@@ -428,6 +428,10 @@ class SentenceReader:
                 if tok.kind == "count":
                     g = self._analyse_count(tok, chunk)
                     if g is None:
+                        if self._form(tok, chunk) is not None:
+                            # a project count not taken (a venue subset, 竣工项目…) still owns
+                            # the amount next to it
+                            open_groups.append(Group(self.index, tok.start, None, count=tok))
                         continue
                     pending = tok.extra.get("pending_amount")
                     if pending is not None:
