@@ -39,7 +39,7 @@ class Mention:
     end: int
     word: str
     unit: Unit | None        # None for deictic / anaphoric words
-    kind: str                # named | province | home_city | home_county | this_city
+    kind: str                # named | province | home_city | home_county | this_city | zone
 
 
 @lru_cache(maxsize=1)
@@ -94,6 +94,10 @@ _INSTITUTION = re.compile(r"(?:日报|晚报|网|广播|电视|新闻|分社|政
                           r"分会场|主会场|代表团|客人)")
 
 
+_ZONE = re.compile(r"(?:市|县)?(?:经开区|经济技术开发区|高新区|高新技术产业开发区|开发区|产业集聚区|"
+                   r"综合保税区|综保区|城乡一体化示范区|新区|自贸区|片区)")
+
+
 def find_mentions(text: str) -> list[Mention]:
     pattern, words = _lexicon()
     out = []
@@ -107,6 +111,11 @@ def find_mentions(text: str) -> list[Mention]:
         if word == "河南" and not re.match(r"\d|第|共|集中|此次|本次|本期|全省|各地", text[m.end():m.end() + 2]):
             continue  # 河南日报, 河南某某公司: not the province as a subject
         if unit is not None and unit.level == "county" and len(word) <= 2 and nxt in "市县区路镇乡街":
+            continue
+        zone = _ZONE.match(text, m.end())
+        if unit is not None and unit.level != "province" and zone:
+            # 新乡经开区, 郑州高新区: a development zone inside the unit reports for itself
+            out.append(Mention(m.start(), zone.end(), text[m.start():zone.end()], None, "zone"))
             continue
         out.append(Mention(m.start(), m.end(), word, unit, kind))
     return out
