@@ -61,10 +61,26 @@ def cmd_sample(args) -> int:
     from sanpi.sample import generate_sample
     from sanpi.settings import SAMPLE_DIR
 
+    if args.scale:
+        from sanpi.sample.scale import generate_scaled
+
+        if not args.out:
+            print("sanpi sample --scale needs --out DIR (data/sample is the committed sample)", file=sys.stderr)
+            return 2
+        summary = generate_scaled(Path(args.out), rows=args.scale, seed=args.seed)
+        print(f"sanpi sample: wrote a synthetic campaign of {args.scale} project-stage rows to {args.out}: {summary}")
+        return 0
     out = Path(args.out) if args.out else SAMPLE_DIR
     summary = generate_sample(out, seed=args.seed)
     print(f"sanpi sample: wrote synthetic sample data to {out}: {summary}")
     return 0
+
+
+def cmd_bench(args) -> int:
+    _prefect_defaults()
+    from sanpi.bench import main as bench_main
+
+    return bench_main(args.bench_args)
 
 
 def cmd_sql(args) -> int:
@@ -142,7 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="generate the synthetic sample data")
     p.add_argument("--out", help="output folder (default: data/sample)")
     p.add_argument("--seed", type=int, default=20210710)
+    p.add_argument("--scale", type=int, metavar="N",
+                   help="instead, a campaign of N project-stage rows (for benchmarks; needs --out)")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("bench", help="benchmark each stage against a bare DuckDB baseline (ratios)",
+                       add_help=False)
+    p.add_argument("bench_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("serve", help="serve the scheduled (daily 07:00 Asia/Shanghai) and on-demand deployments")
     p.add_argument("--source", help="inbox folder or HTTP(S) URL the deployments pull from")
