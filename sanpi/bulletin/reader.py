@@ -159,7 +159,7 @@ def read_text(doc: Document) -> dict:
                 seen.add((sentence, reason))
                 out.append({"sentence": sentence, "reason": reason})
         result["warnings"] = out
-        result["defects"] = sorted(norm.defects)
+        result["defects"] = sorted(norm.defects | ({"decode_errors"} if "replaced" in doc.encoding else set()))
         return result
 
     if province == "other":
