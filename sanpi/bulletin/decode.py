@@ -56,7 +56,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     # are so many that the bytes are no text in any of these encodings.
     for enc in candidates:
         text = data.decode(enc, errors="replace")
-        if text.count("\ufffd") <= max(4, len(text) // 50):
+        if text.count("\ufffd") <= len(text) // 50:
             return text, enc + "+replaced"
     raise ValueError("cannot decode the file as UTF-8, GB18030 or Big5 text")
 
