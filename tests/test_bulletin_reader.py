@@ -170,6 +170,6 @@ def test_seed_bulletin_reads_as_its_label() -> None:
 def test_a_few_broken_bytes_do_not_lose_the_text() -> None:
     text = ("全省第十七期“三个一批”项目建设活动今天上午举行,各省辖市、济源示范区、航空港区设分会场。"
             "全省签约项目598个,总投资4102.6亿元。").encode()
-    got = read_bulletin(text[:10] + b"\xff" + text[10:], "damaged.txt")
+    got = read_bulletin(text[:6] + b"\xff" + text[6:], "damaged.txt")  # between two characters
     assert {(f["measure"], f["value"]) for f in got["figures"]} == {("projects", 598), ("investment_yi", 4102.6)}
     assert "decode_errors" in got["defects"]
