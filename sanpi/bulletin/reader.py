@@ -65,14 +65,35 @@ def _resolve_unstaged(groups: list[Group], warn) -> list[Group]:
     return out
 
 
+def _source_span(sent: Sentence, g: Group, norm, body: str) -> tuple[int, int]:
+    """Body span of the figure's sentence. A sentence joined across unpunctuated lines (headlines,
+    page furniture) is cut to the lines that hold the figure's numbers."""
+    toks = [t for t in (g.count, g.amount) if t is not None]
+    a = min(t.start for t in toks)
+    b = max(t.end for t in toks)
+    text = sent.text
+    a = text.rfind("\n", 0, a) + 1
+    nl = text.find("\n", b)
+    b = len(text) if nl < 0 else nl
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    start, end = norm.body_span(sent.start + a, sent.start + b)
+    while start < end and body[start].isspace():
+        start += 1
+    while end > start and body[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
 def _figures(groups: list[Group], sentences: list[Sentence], norm, body: str, warn) -> list[dict]:
     rows = []
     for g in groups:
         if g.unit is None:
             warn(g.sentence, "figure with no reporting unit")
             continue
-        sent = sentences[g.sentence]
-        start, end = norm.body_span(sent.start, sent.end)
+        start, end = _source_span(sentences[g.sentence], g, norm, body)
         for measure, tok in (("projects", g.count), ("investment_yi", g.amount)):
             if tok is None:
                 continue
