@@ -146,7 +146,7 @@ def ingest_flow(source: str | None = None, rounds: str | None = None) -> IngestS
             forget_rounds(selected)
         logger.info("Ingesting %d files from %s into %s", len(files), root, settings.warehouse)
         if skipped:
-            logger.info("Not loaded (no reader for these yet, e.g. text bulletins): %d files, first: %s",
+            logger.info("Not loaded (neither a bulletin nor a submission by name and place): %d files, first: %s",
                         len(skipped), ", ".join(skipped[:3]))
         outcomes = load_inbox_files(files, source if http_source.is_http(source) else str(root))
     summary = IngestSummary(

@@ -9,7 +9,6 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
-from sanpi.ingest.bulletins import read_bulletin_json
 from sanpi.ingest.inbox import discover
 from sanpi.ingest.loader import load_file
 from sanpi.ingest.submissions import SubmissionFormatError, read_csv, read_xlsx
@@ -73,13 +72,26 @@ def test_file_without_header_is_a_format_error():
         read_csv("a,b,c\n1,2,3\n".encode())
 
 
-def test_bulletin_json_keeps_published_decimals():
-    doc = {"province": "河南", "round": 4, "figures": [
-        {"unit": "河南省", "unit_level": "province", "stage": "signed", "measure": "investment_yi", "value": 4364},
-        {"unit": "河南省", "unit_level": "province", "stage": "started", "measure": "investment_yi", "value": 6328.0}]}
-    bulletin, figures = read_bulletin_json(json.dumps(doc).encode())
-    assert bulletin["round_no"] == 4
-    assert [(f["value"], f["value_decimals"]) for f in figures] == [(Decimal(4364), 0), (Decimal("6328.0"), 1)]
+def test_text_bulletin_loads_with_provenance_and_warnings(tmp_path):
+    root = tmp_path / "inbox"
+    (root / "bulletins").mkdir(parents=True)
+    text = ("全省第九十九期“三个一批”项目建设活动今天举行。本期集中签约项目12个,总投资34.5亿元。"
+            "开工项目个,总投资亿元。")  # our own words; the second stage lost its digits
+    (root / "bulletins" / "round_99.txt").write_text(text, encoding="utf-8")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_raw_schema(con)
+    [f] = discover(root)
+    outcome = load_file(con, f, str(root), tmp_path / "store")
+    assert outcome.status == "loaded" and outcome.rows_loaded == 2
+    figures = con.sql("""SELECT stage, measure, value, value_decimals, source_text, char_start, char_end
+                         FROM raw.bulletin_figures ORDER BY measure""").fetchall()
+    assert [(s, m, v, d) for s, m, v, d, *_ in figures] == [
+        ("signed", "investment_yi", Decimal("34.5"), 1), ("signed", "projects", Decimal(12), 0)]
+    source, start, end = figures[0][4:]
+    assert text[start:end] == source and "34.5亿元" in source
+    assert con.sql("SELECT round_no FROM raw.bulletins").fetchall() == [(99,)]
+    warnings = con.sql("SELECT sentence FROM raw.bulletin_warnings").fetchall()
+    assert warnings and all("开工项目个" in w for (w,) in warnings)
 
 
 def _inbox(root: Path) -> Path:

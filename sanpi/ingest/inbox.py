@@ -1,6 +1,7 @@
 """Find the files of an inbox folder and tell what each one is (kind, round, reporting unit).
 
-Layout:  bulletins/<any name>.json                    provincial round bulletins (structured form)
+Layout:  bulletins/<any name>.json|txt|html         round bulletins and city reports: structured JSON,
+                                                     or published text / web pages read by sanpi.bulletin
          submissions/<round>/<unit>.xlsx|csv         one city submission per round and unit
 
 <round> is a number (13, 013, round_13, 第13期); <unit> is a unit's name, alias or code, or a file name
@@ -18,7 +19,7 @@ from pathlib import Path
 from sanpi.reference import Unit, resolve_unit, units
 
 SUBMISSION_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv"}
-BULLETIN_SUFFIXES = {".json"}
+BULLETIN_SUFFIXES = {".json", ".txt", ".html", ".htm"}
 _ROUND_IN_NAME = re.compile(r"第\s*0*(\d{1,3})\s*期")
 _REVISION_MARK = re.compile(r"(更正|修正|修订|修改|补充|重报)|[vV](\d+)|第(\d+)版")
 

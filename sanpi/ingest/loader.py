@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from sanpi.ingest.bulletins import BulletinFormatError, read_bulletin_json
+from sanpi.bulletin import read_bulletin
 from sanpi.ingest.inbox import InboxFile
 from sanpi.ingest.submissions import ReadResult, SubmissionFormatError, read_submission
 
@@ -197,28 +197,46 @@ def _load_submission(con, f: InboxFile, data: bytes, sha256: str) -> _Counts:
                    result.rows_skipped, sum(x["finding"] not in INFORMATIONAL_FINDINGS for x in findings))
 
 
+def _decimals(value) -> int:
+    """Decimals as published (4364 -> 0, 5782.7 -> 1): half a unit of the last one is the rounding
+    tolerance. The reader gives ints for whole numbers as written and floats otherwise."""
+    if isinstance(value, int):
+        return 0
+    text = repr(float(value))
+    return 0 if "e" in text else len(text.split(".")[1])
+
+
 def _load_bulletin(con, f: InboxFile, data: bytes, sha256: str) -> _Counts:
     try:
-        bulletin, figures = read_bulletin_json(data)
-    except BulletinFormatError as exc:
+        reading = read_bulletin(data, f.path.name)
+    except ValueError as exc:
         con.execute("INSERT INTO raw.quarantine (file_path, file_sha256, reason) VALUES (?, ?, ?)",
                     [f.rel_path, sha256, f"bulletin not readable: {exc}"])
         return _Counts(None)
+    round_no = reading.get("round")
+    cumulative = reading.get("cumulative") or {}
     con.execute(
         """INSERT INTO raw.bulletins VALUES (?, ?, ?, ?, CAST(? AS DATE), ?, ?, ?, ?, CAST(? AS DECIMAL(18,4)), ?)""",
-        [sha256, f.rel_path, bulletin["province"], bulletin["round_no"], bulletin["held_on"],
-         bulletin["main_venue"], bulletin["source_url"], bulletin["cumulative_rounds"],
-         bulletin["cumulative_projects"],
-         None if bulletin["cumulative_investment_yi"] is None else str(bulletin["cumulative_investment_yi"]),
-         bulletin["cumulative_qualifier"]])
-    frame = pd.DataFrame(figures).drop(columns=["figure_number"], errors="ignore")
-    if not frame.empty:
-        frame["value"] = frame["value"].astype(str)
-        frame.insert(0, "file_sha256", sha256)
-        frame.insert(1, "file_path", f.rel_path)
-        frame.insert(2, "round_no", bulletin["round_no"])
-    _insert_frame(con, "raw.bulletin_figures", frame, {"value": "DECIMAL(18, 4)"})
-    return _Counts(bulletin["round_no"], len(figures), len(figures))
+        [sha256, f.rel_path, reading.get("province"), round_no, reading.get("held_on"), reading.get("main_venue"),
+         reading.get("source_url"), cumulative.get("rounds"), cumulative.get("projects"),
+         None if cumulative.get("investment_yi") is None else str(cumulative["investment_yi"]),
+         cumulative.get("qualifier")])
+    figures = pd.DataFrame([{
+        "file_sha256": sha256, "file_path": f.rel_path, "round_no": round_no,
+        "unit": fig["unit"], "unit_level": fig["unit_level"], "stage": fig["stage"], "measure": fig["measure"],
+        "value": str(fig["value"]), "value_decimals": _decimals(fig["value"]),
+        "qualifier": fig.get("qualifier") or "exact",
+        "breakdown_dimension": (fig.get("breakdown") or {}).get("dimension"),
+        "breakdown_category": (fig.get("breakdown") or {}).get("category"),
+        "source_text": fig.get("source_text"), "char_start": fig.get("char_start"), "char_end": fig.get("char_end"),
+    } for fig in reading.get("figures") or []])
+    _insert_frame(con, "raw.bulletin_figures", figures, {"value": "DECIMAL(18, 4)"})
+    warnings = pd.DataFrame([{"file_sha256": sha256, "file_path": f.rel_path, "round_no": round_no,
+                              "sentence": w.get("sentence"), "reason": w.get("reason") or "unreadable figure"}
+                             for w in reading.get("warnings") or []])
+    _insert_frame(con, "raw.bulletin_warnings", warnings, {})
+    # A bulletin's "rows" are its figures; figures it would not read are warnings, not rows.
+    return _Counts(round_no, len(figures), len(figures), findings=len(warnings))
 
 
 def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, store: Path) -> LoadOutcome:
