@@ -1,6 +1,8 @@
 -- One row per round: the Henan bulletin of that round. Should two current bulletin files report the
 -- same round, the one loaded last wins (then the later file path); bulletin_file_count tells, and
 -- has_conflicting_metadata says whether they disagree on the date or the main venue.
+{{ config(materialized='ephemeral') }}
+
 with bulletins as (
     select * from {{ ref('stg_raw__bulletins') }}
 ),

@@ -1,6 +1,8 @@
 -- Current submission rows with the city conformed to the city dimension, the sector label mapped
 -- to a sector, the size band and the project key computed, and the name normalised for matching.
 -- Still one row per submitted row.
+{{ config(materialized='ephemeral') }}
+
 with rows as (
     select * from {{ ref('stg_raw__submission_rows') }}
 ),

@@ -1,4 +1,6 @@
 -- One row per round per stage per measure that ref_rounds publishes a value for.
+{{ config(materialized='ephemeral') }}
+
 with rounds as (
     select * from {{ ref('ref_rounds') }}
 ),
