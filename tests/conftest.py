@@ -46,3 +46,16 @@ def workspace(tmp_path, monkeypatch):
     for key, value in workspace_env(tmp_path).items():
         monkeypatch.setenv(key, value)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def sample_build(prefect_api, tmp_path_factory):
+    """One real pipeline run on the bundled sample into a temporary workspace, shared by the session."""
+    from flows.pipeline import pipeline_flow
+
+    root = tmp_path_factory.mktemp("sample_build")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in workspace_env(root).items():
+            mp.setenv(key, value)
+        result = pipeline_flow(source=str(REPO / "data" / "sample"))
+    return {"root": root, "warehouse": root / "data" / "warehouse.duckdb", "result": result}

@@ -30,16 +30,14 @@ def snapshot(warehouse: Path) -> dict[str, list]:
 
 
 @pytest.fixture(scope="module")
-def sample_run(prefect_api, tmp_path_factory):
-    """One pipeline run on the sample data into a temporary warehouse, then a second, identical one."""
+def sample_run(sample_build):
+    """The session's pipeline run on the sample data, then a second, identical one."""
     from flows.pipeline import pipeline_flow
 
-    root = tmp_path_factory.mktemp("sample_run")
+    root, warehouse, first = sample_build["root"], sample_build["warehouse"], sample_build["result"]
     with pytest.MonkeyPatch.context() as mp:
         for key, value in workspace_env(root).items():
             mp.setenv(key, value)
-        first = pipeline_flow(source=str(SAMPLE))
-        warehouse = root / "data" / "warehouse.duckdb"
         before = snapshot(warehouse)
         second = pipeline_flow(source=str(SAMPLE))
         after = snapshot(warehouse)
@@ -78,7 +76,9 @@ def test_reconciliation_passes_on_the_sample(sample_run):
     assert statuses == {"match": 15 * 3 * 2}  # every round x stage x measure of the sample checks out
     stored = query(sample_run["warehouse"],
                    "SELECT suite, bool_and(success), count(*) FROM dq.validation_results GROUP BY ALL ORDER BY 1")
-    assert [(s, ok) for s, ok, _ in stored] == [("reconciliation", True), ("submissions", True)]
+    assert [(s, ok) for s, ok, _ in stored] == [
+        ("bulletins", True), ("reconciliation", True), ("submissions", True), ("warehouse", True)]
+    assert query(sample_run["warehouse"], "SELECT count(*) FROM dq.validation_findings") == [(0,)]
 
 
 def test_round_13_totals_equal_the_seed_bulletin(sample_run):

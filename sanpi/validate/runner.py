@@ -1,14 +1,18 @@
-"""Run the expectation suites through GX checkpoints and store the results in the warehouse.
+"""Run the expectation suites through one GX checkpoint, inside DuckDB, and store the results.
 
-The GX project lives in SANPI_GX_DIR (default expectations/): suites, validation definitions and
-checkpoints are written there once and rewritten only when their definition in suites.py changes.
-Data is handed to GX as DataFrames queried from the warehouse (the pandas route; GX's SQL route is
-broken on DuckDB as shipped, see STACK.md).
+The GX project lives in SANPI_GX_DIR (default expectations/): datasource, suites, validation definitions
+and the checkpoint are written there once and rewritten only when their definition in suites.py changes.
+The datasource reads the warehouse read-only through `${SANPI_GX_WAREHOUSE_URL}`, so the stored project
+is the same on every machine. Results go to dq.validation_results (one row per expectation) and
+dq.validation_findings (one row per offending row: round, stage, unit, observed, expected).
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -20,6 +24,8 @@ from sanpi.settings import Settings, quiet_telemetry
 log = logging.getLogger("sanpi.validate")
 
 DATASOURCE = "warehouse"
+CHECKPOINT = "sanpi_checkpoint"
+URL_VARIABLE = "SANPI_GX_WAREHOUSE_URL"
 
 DQ_DDL = """
 CREATE SCHEMA IF NOT EXISTS dq;
@@ -38,15 +44,31 @@ CREATE TABLE IF NOT EXISTS dq.validation_results (
     observed_value   VARCHAR,   -- JSON
     unexpected_rows  VARCHAR    -- JSON list of the offending rows (first 20)
 );
+ALTER TABLE dq.validation_results ADD COLUMN IF NOT EXISTS severity VARCHAR;
+ALTER TABLE dq.validation_results ADD COLUMN IF NOT EXISTS description VARCHAR;
+CREATE TABLE IF NOT EXISTS dq.validation_findings (
+    run_id       VARCHAR NOT NULL,
+    validated_at TIMESTAMP NOT NULL,
+    suite        VARCHAR NOT NULL,
+    expectation  VARCHAR NOT NULL,   -- the expectation's description
+    severity     VARCHAR NOT NULL,   -- critical | warning | info
+    round_no     INTEGER,
+    stage_code   VARCHAR,
+    unit         VARCHAR,            -- 河南省, a unit code, or several
+    measure      VARCHAR,
+    observed     DOUBLE,
+    expected     DOUBLE,
+    gap          DOUBLE,             -- observed - expected
+    detail       VARCHAR
+);
 """
 
 
 @dataclass
 class SuiteOutcome:
     suite: str
-    success: bool
-    failed: list[dict] = field(default_factory=list)      # failed expectations with offending rows
-    unexpected_rows: pd.DataFrame | None = None
+    success: bool                                        # no critical expectation failed
+    failed: list[dict] = field(default_factory=list)     # every failed expectation, any severity
 
 
 @dataclass
@@ -54,6 +76,7 @@ class ValidationReport:
     run_id: str
     suites: dict[str, SuiteOutcome]
     data_docs: str | None
+    findings: list[dict] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
@@ -83,124 +106,159 @@ def _signature(expectations: list) -> list[dict]:
     return sorted(out, key=lambda c: json.dumps(c, sort_keys=True, default=str))
 
 
-def _sync_suite(context, name: str, expectations: list):
+def _datasource(context):
+    try:
+        datasource = context.data_sources.get(DATASOURCE)
+        if getattr(datasource, "type", None) == "sql":
+            return datasource
+        context.data_sources.delete(DATASOURCE)  # an older project validated DataFrames
+    except Exception:
+        pass
+    return context.data_sources.add_sql(
+        name=DATASOURCE, connection_string="${" + URL_VARIABLE + "}",
+        kwargs={"connect_args": {"read_only": True}})
+
+
+def _validation_definition(context, datasource, suite_spec):
     import great_expectations as gx
 
+    expectations = suite_spec.build()
     try:
-        suite = context.suites.get(name)
-        if _signature(suite.expectations) == _signature(expectations):
-            return suite
-        context.suites.delete(name)
-    except Exception:  # DataContextError when the suite does not exist yet
+        asset = datasource.get_asset(suite_spec.name)
+        if asset.query != suite_spec.asset_query:
+            datasource.delete_asset(suite_spec.name)
+            raise LookupError
+    except LookupError:
+        asset = datasource.add_query_asset(name=suite_spec.name, query=suite_spec.asset_query)
+    try:
+        batch = asset.get_batch_definition("whole_table")
+    except KeyError:
+        batch = asset.add_batch_definition_whole_table("whole_table")
+    name = f"{suite_spec.name}_on_{DATASOURCE}"
+    try:
+        suite = context.suites.get(suite_spec.name)
+        if _signature(suite.expectations) != _signature(expectations):
+            context.suites.delete(suite_spec.name)
+            raise LookupError
+    except Exception:
+        suite = context.suites.add(gx.ExpectationSuite(name=suite_spec.name, expectations=expectations,
+                                                       meta={"description": suite_spec.description}))
+    try:
+        definition = context.validation_definitions.get(name)
+        if definition.suite.id == suite.id:
+            return definition
+        context.validation_definitions.delete(name)
+    except Exception:
         pass
-    return context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+    return context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
 
 
-def _checkpoint(context, name: str, suite):
+def _checkpoint(context, definitions: list):
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
     try:
-        datasource = context.data_sources.get(DATASOURCE)
-    except Exception:
-        datasource = context.data_sources.add_pandas(DATASOURCE)
-    try:
-        asset = datasource.get_asset(name)
-    except LookupError:
-        asset = datasource.add_dataframe_asset(name)
-    try:
-        batch = asset.get_batch_definition("whole_table")
-    except KeyError:
-        batch = asset.add_batch_definition_whole_dataframe("whole_table")
-
-    checkpoint_name = f"{name}_checkpoint"
-    try:
-        checkpoint = context.checkpoints.get(checkpoint_name)
-        if checkpoint.validation_definitions[0].suite.id == suite.id:
+        checkpoint = context.checkpoints.get(CHECKPOINT)
+        if sorted(d.id for d in checkpoint.validation_definitions) == sorted(d.id for d in definitions):
             return checkpoint
-        context.checkpoints.delete(checkpoint_name)
+        context.checkpoints.delete(CHECKPOINT)
     except Exception:
         pass
-    definition_name = f"{name}_on_{DATASOURCE}"
-    try:
-        context.validation_definitions.delete(definition_name)
-    except Exception:
-        pass
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=definition_name, data=batch, suite=suite))
     return context.checkpoints.add(gx.Checkpoint(
-        name=checkpoint_name, validation_definitions=[definition],
+        name=CHECKPOINT, validation_definitions=definitions,
         actions=[UpdateDataDocsAction(name="update_data_docs")],
         result_format={"result_format": "COMPLETE"}))
 
 
-def _rows_for(frame: pd.DataFrame, result: dict) -> pd.DataFrame:
-    index = result.get("unexpected_index_list") or []
-    if index and isinstance(index[0], dict):  # GX reports {column: value, ...} dicts when id columns are set
-        return pd.DataFrame(index)
-    return frame.loc[[i for i in index if i in frame.index]]
+def _severity(conf) -> str:
+    return str(getattr(conf.severity, "value", conf.severity) or "critical")
 
 
-def _result_records(run_id: str, suite: str, checkpoint: str, frame: pd.DataFrame, validation) -> tuple[list[dict], list[dict]]:
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    records, failed = [], []
+def _records(run_id: str, now: datetime, suite: str, validation) -> tuple[list[dict], list[dict], list[dict]]:
+    results, findings, failed = [], [], []
     for r in validation.results:
         conf = r.expectation_config
         kwargs = dict(conf.kwargs)
         condition = kwargs.pop("row_condition", None)
+        query = kwargs.pop("unexpected_rows_query", None)
         result = r.result or {}
-        bad = _rows_for(frame, result) if not r.success else frame.iloc[0:0]
-        records.append({
-            "run_id": run_id, "validated_at": now, "suite": suite, "checkpoint": checkpoint,
+        severity = _severity(conf)
+        description = conf.description or conf.type
+        rows = (result.get("details") or {}).get("unexpected_rows") or []
+        if query is None and not r.success:  # a column expectation: its sample of unexpected values
+            rows = [{"detail": f"{kwargs.get('column')}: {result.get('unexpected_count')} unexpected value(s), "
+                               f"e.g. {result.get('partial_unexpected_list', [])[:5]}"}]
+        results.append({
+            "run_id": run_id, "validated_at": now, "suite": suite, "checkpoint": CHECKPOINT,
             "expectation_type": conf.type, "column_name": kwargs.get("column"),
             "row_condition": None if condition is None else str(condition),
-            "kwargs": json.dumps(kwargs, default=str, ensure_ascii=False),
+            "kwargs": json.dumps(kwargs | ({"query": query} if query else {}), default=str, ensure_ascii=False),
             "success": bool(r.success), "element_count": result.get("element_count"),
-            "unexpected_count": result.get("unexpected_count"),
+            "unexpected_count": result.get("unexpected_count", len(rows) if query else None),
             "observed_value": json.dumps(result.get("observed_value"), default=str, ensure_ascii=False),
-            "unexpected_rows": bad.head(20).to_json(orient="records", force_ascii=False) if len(bad) else None,
+            "unexpected_rows": json.dumps(rows[:20], default=str, ensure_ascii=False) if rows else None,
+            "severity": severity, "description": description,
         })
-        if not r.success:
-            failed.append({"expectation": conf.type, "column": kwargs.get("column"),
-                           "condition": None if condition is None else str(condition), "rows": bad})
-    return records, failed
+        if r.success:
+            continue
+        failed.append({"expectation": description, "severity": severity, "rows": rows})
+        for row in rows:
+            observed, expected = row.get("observed"), row.get("expected")
+            findings.append({
+                "run_id": run_id, "validated_at": now, "suite": suite, "expectation": description,
+                "severity": severity, "round_no": row.get("round_no"), "stage_code": row.get("stage_code"),
+                "unit": row.get("unit"), "measure": row.get("measure"), "observed": observed, "expected": expected,
+                "gap": None if observed is None or expected is None else observed - expected,
+                "detail": row.get("detail"),
+            })
+    return results, findings, failed
 
 
-def store_results(con: duckdb.DuckDBPyConnection, records: list[dict]) -> None:
+def store_results(con: duckdb.DuckDBPyConnection, results: list[dict], findings: list[dict]) -> None:
     con.execute(DQ_DDL)
-    frame = pd.DataFrame(records)
-    if not frame.empty:
-        con.execute("INSERT INTO dq.validation_results BY NAME SELECT * FROM frame")
+    for table, records in (("dq.validation_results", results), ("dq.validation_findings", findings)):
+        frame = pd.DataFrame(records)
+        if not frame.empty:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
 
 
 def run_validation(settings: Settings, run_id: str) -> ValidationReport:
-    """Run every suite's checkpoint on the warehouse; store results in dq.validation_results."""
+    """Run every suite through the checkpoint inside DuckDB; store results and findings."""
     from great_expectations.core.run_identifier import RunIdentifier
 
+    from sanpi.validate import gx_duckdb
     from sanpi.validate.suites import SUITES  # imports GX (~5 s): only when validating
 
     quiet_telemetry()
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        frames = {name: con.sql(query).df() for name, (query, _) in SUITES.items()}
+    gx_duckdb.enable()
+    os.environ[URL_VARIABLE] = f"duckdb:///{settings.warehouse}"
     context = _context(settings)
+    try:
+        # Some checks compare the asset with other marts on purpose; GX prints a note for each one
+        # whenever it builds it, so its stdout is kept out of ours.
+        with contextlib.redirect_stdout(io.StringIO()):
+            datasource = _datasource(context)
+            definitions = [_validation_definition(context, datasource, spec) for spec in SUITES]
+            result = _checkpoint(context, definitions).run(run_id=RunIdentifier(run_name=run_id))
+    finally:
+        gx_duckdb.release()  # before this process opens the file to write
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
     outcomes: dict[str, SuiteOutcome] = {}
-    records: list[dict] = []
-    for name, (_, build) in SUITES.items():
-        suite = _sync_suite(context, name, build())
-        checkpoint = _checkpoint(context, name, suite)
-        log.info("Validating %s: %d rows", name, len(frames[name]))
-        result = checkpoint.run(batch_parameters={"dataframe": frames[name]},
-                                run_id=RunIdentifier(run_name=run_id))
-        validation = next(iter(result.run_results.values()))
-        suite_records, failed = _result_records(run_id, name, checkpoint.name, frames[name], validation)
-        records += suite_records
-        outcomes[name] = SuiteOutcome(name, bool(validation.success), failed)
-        log.log(logging.INFO if validation.success else logging.WARNING, "Suite %s: %s (%d expectations, %d failed)",
-                name, "passed" if validation.success else "FAILED", len(suite_records), len(failed))
+    all_results, all_findings = [], []
+    for validation in result.run_results.values():
+        suite = validation.suite_name
+        results, findings, failed = _records(run_id, now, suite, validation)
+        all_results += results
+        all_findings += findings
+        outcomes[suite] = SuiteOutcome(suite, not any(f["severity"] == "critical" for f in failed), failed)
+        level = logging.INFO if outcomes[suite].success else logging.WARNING
+        log.log(level, "Suite %s: %s (%d expectations; %d critical, %d warning, %d info failed)", suite,
+                "passed" if outcomes[suite].success else "FAILED", len(results),
+                *(sum(f["severity"] == s for f in failed) for s in ("critical", "warning", "info")))
     with duckdb.connect(str(settings.warehouse)) as con:
-        store_results(con, records)
+        store_results(con, all_results, all_findings)
     docs = settings.gx_docs_index
-    return ValidationReport(run_id, outcomes, str(docs) if docs.exists() else None)
+    return ValidationReport(run_id, outcomes, str(docs) if docs.exists() else None, all_findings)
 
 
 def _fmt(value) -> str:
@@ -210,29 +268,24 @@ def _fmt(value) -> str:
 
 
 def describe_gaps(report: ValidationReport) -> list[str]:
-    """One line per failing reconciliation row: round, stage, measure and the size of the gap."""
-    outcome = report.suites.get("reconciliation")
-    if outcome is None or outcome.success:
-        return []
-    lines: set[tuple] = set()
-    for failure in outcome.failed:
-        for row in failure["rows"].to_dict("records"):
-            lines.add((int(row["round_no"]), str(row["stage_code"]), str(row["measure"]),
-                       row.get("city_sum"), row.get("provincial_value"), row.get("difference")))
-    return [
-        f"round {r} {stage} {measure}: city submissions sum to {_fmt(city)}, bulletin says {_fmt(prov)} "
-        f"(gap {_fmt(diff)})"
-        for r, stage, measure, city, prov, diff in sorted(lines, key=lambda t: (t[0], t[1], t[2]))
-    ]
+    """One line per critical reconciliation finding: round, stage, unit, measure and the gap."""
+    lines = []
+    for f in report.findings:
+        if f["suite"] != "reconciliation" or f["severity"] != "critical":
+            continue
+        lines.append(f"round {f['round_no']} {f['stage_code']} {f['measure']} ({f['unit']}): "
+                     f"city submissions sum to {_fmt(f['observed'])}, bulletin says {_fmt(f['expected'])} "
+                     f"(gap {_fmt(f['gap'])}) [{f['expectation']}]")
+    return sorted(lines)
 
 
 def describe_failures(report: ValidationReport) -> list[str]:
-    """One line per failed expectation of the non-reconciliation suites."""
+    """One line per failed critical expectation outside the reconciliation."""
     lines = []
     for name, outcome in report.suites.items():
-        if name == "reconciliation":
-            continue
         for failure in outcome.failed:
-            lines.append(f"{name}: {failure['expectation']} on {failure['column'] or 'table'} failed "
-                         f"for {len(failure['rows'])} row(s)")
+            if name == "reconciliation" or failure["severity"] != "critical":
+                continue
+            example = failure["rows"][0].get("detail") if failure["rows"] else ""
+            lines.append(f"{name}: {failure['expectation']}: {len(failure['rows'])} row(s); e.g. {example}")
     return lines

@@ -1,0 +1,135 @@
+"""Each GX suite, run inside DuckDB on a copy of the built sample warehouse: the sample passes, and a
+broken copy fails for the right reason, with the round, stage and unit in dq.validation_findings."""
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from sanpi.settings import get_settings
+from sanpi.validate.runner import describe_gaps, run_validation
+
+
+@pytest.fixture
+def warehouse_copy(sample_build, tmp_path, monkeypatch):
+    """A writable copy of the session's built warehouse, and a GX project of its own."""
+    target = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_build["warehouse"], target)
+    monkeypatch.setenv("SANPI_WAREHOUSE", str(target))
+    monkeypatch.setenv("SANPI_GX_DIR", str(tmp_path / "gx"))
+    return target
+
+
+def break_it(warehouse, *statements: str) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        for sql in statements:
+            con.execute(sql)
+
+
+def validate():
+    return run_validation(get_settings(), "test")
+
+
+def findings(report, suite, severity="critical"):
+    return [f for f in report.findings if f["suite"] == suite and f["severity"] == severity]
+
+
+def test_the_sample_passes_every_suite(warehouse_copy):
+    report = validate()
+    assert report.success and set(report.suites) == {"reconciliation", "submissions", "bulletins", "warehouse"}
+    assert report.findings == []
+    with duckdb.connect(str(warehouse_copy), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM dq.validation_results WHERE run_id = 'test' AND NOT success").fetchall() == [(0,)]
+
+
+def test_a_wrong_city_sum_fails_the_reconciliation(warehouse_copy):
+    break_it(warehouse_copy, """UPDATE marts.rpt_reconciliation SET city_sum = city_sum - 1, difference = difference - 1
+                                WHERE round_no = 13 AND stage_code = 'started' AND measure = 'project_count'""")
+    report = validate()
+    assert not report.success and not report.suites["reconciliation"].success
+    [gap] = findings(report, "reconciliation")
+    assert (gap["round_no"], gap["stage_code"], gap["unit"], gap["observed"], gap["expected"], gap["gap"]) == \
+        (13, "started", "河南省", 487, 488, -1)
+    assert describe_gaps(report) and "round 13 started project_count" in describe_gaps(report)[0]
+    with duckdb.connect(str(warehouse_copy), read_only=True) as con:
+        stored = con.sql("SELECT round_no, stage_code, gap FROM dq.validation_findings WHERE severity = 'critical'")
+        assert stored.fetchall() == [(13, "started", -1.0)]
+
+
+def test_an_amount_within_rounding_passes_and_beyond_it_fails(warehouse_copy):
+    break_it(warehouse_copy, """UPDATE marts.rpt_reconciliation SET city_sum = provincial_value + 0.04,
+                                       difference = 0.04, tolerance = 0.05
+                                WHERE round_no = 13 AND stage_code = 'signed' AND measure = 'investment_yi'""",
+             """UPDATE marts.rpt_reconciliation SET city_sum = provincial_value + 0.06, difference = 0.06,
+                       tolerance = 0.05
+                WHERE round_no = 13 AND stage_code = 'production' AND measure = 'investment_yi'""")
+    [gap] = findings(validate(), "reconciliation")
+    assert (gap["round_no"], gap["stage_code"]) == (13, "production")
+
+
+def test_qualifiers_are_checked_as_published(warehouse_copy):
+    # 约 8500 against 8528.8 is within 1%; 超 4000 is any sum of at least 4000; 约 3000 against 3697.8 is not.
+    break_it(warehouse_copy,
+             """UPDATE marts.rpt_reconciliation SET provincial_qualifier = 'approx', provincial_value = 8500,
+                       difference = city_sum - 8500, tolerance = 0.5
+                WHERE round_no = 13 AND stage_code = 'production' AND measure = 'investment_yi'""",
+             """UPDATE marts.rpt_reconciliation SET provincial_qualifier = 'lower_bound', provincial_value = 4000,
+                       difference = city_sum - 4000, tolerance = 0.5
+                WHERE round_no = 15 AND stage_code = 'signed' AND measure = 'investment_yi'""",
+             """UPDATE marts.rpt_reconciliation SET provincial_qualifier = 'approx', provincial_value = 3000,
+                       difference = city_sum - 3000, tolerance = 0.5
+                WHERE round_no = 13 AND stage_code = 'started' AND measure = 'investment_yi'""")
+    gaps = findings(validate(), "reconciliation")
+    assert [(g["round_no"], g["stage_code"]) for g in gaps] == [(13, "started")]
+
+
+def test_a_wrong_sector_sum_fails_the_breakdown_check(warehouse_copy):
+    break_it(warehouse_copy, """UPDATE marts.fct_city_round_stage_sector SET project_count = project_count + 1
+                                WHERE round_no = 5 AND stage_code = 'started' AND sector_code = 'adv_mfg'
+                                  AND city_code = '410100'""")
+    report = validate()
+    [gap] = findings(report, "reconciliation")
+    assert (gap["round_no"], gap["stage_code"], gap["gap"]) == (5, "started", 1)
+    assert "先进制造业" in gap["measure"] and "sector breakdowns" in gap["expectation"]
+
+
+def test_a_project_listed_by_two_units_is_a_duplicate(warehouse_copy):
+    break_it(warehouse_copy, """INSERT INTO marts.fct_project_stage
+                                SELECT * REPLACE ('410200' AS city_code, md5('dup') AS project_key)
+                                FROM marts.fct_project_stage WHERE round_no = 7 AND city_code = '410100' LIMIT 1""")
+    report = validate()
+    [dup] = findings(report, "submissions")
+    assert dup["round_no"] == 7 and dup["unit"] == "410100,410200" and "listed 2 times" in dup["detail"]
+    assert not report.suites["warehouse"].success  # and the facts no longer match staging
+
+
+def test_an_implausible_amount_fails_the_submissions_suite(warehouse_copy):
+    break_it(warehouse_copy, """UPDATE marts.fct_project_stage SET investment_yi = 25000
+                                WHERE project_key = (SELECT min(project_key) FROM marts.fct_project_stage)""")
+    report = validate()
+    failed = report.suites["submissions"].failed
+    assert [f["expectation"] for f in failed if f["severity"] == "critical"] == ["expect_column_values_to_be_between"]
+    assert "investment_yi" in failed[0]["rows"][0]["detail"]
+
+
+def test_a_figure_without_provenance_fails_the_bulletins_suite(warehouse_copy):
+    break_it(warehouse_copy, "UPDATE marts.fct_bulletin_figure SET file_sha256 = NULL WHERE round_no = 4")
+    report = validate()
+    assert not report.suites["bulletins"].success and report.suites["reconciliation"].success
+
+
+def test_lost_rows_fail_the_warehouse_suite(warehouse_copy):
+    break_it(warehouse_copy, "DELETE FROM marts.fct_city_round_stage WHERE round_no = 9 AND city_code = '411300'")
+    report = validate()
+    assert not report.suites["warehouse"].success
+    assert {f["round_no"] for f in findings(report, "warehouse")} == {9}
+
+
+def test_a_round_without_a_bulletin_is_unchecked_not_passing(warehouse_copy):
+    break_it(warehouse_copy, """UPDATE marts.rpt_reconciliation SET status = 'unchecked', provincial_value = NULL
+                                WHERE round_no = 2""")
+    report = validate()
+    assert report.success  # information, not a failure ...
+    unchecked = findings(report, "reconciliation", "info")
+    assert {f["round_no"] for f in unchecked} == {2} and len(unchecked) == 6  # ... but reported: 3 stages x 2
