@@ -12,6 +12,7 @@ A second build runs on a warehouse whose raw tables are all empty.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from datetime import date, datetime
@@ -629,14 +630,28 @@ def test_docs_generate(built, tmp_path, monkeypatch):
 
 
 def test_every_model_and_column_is_described(built):
-    """Every model states its grain ("one row per ...") and every column has a description."""
+    """Every model states its grain ("one row per ..."); every model and column is described in
+    English with the Chinese term (a CJK character somewhere in the description); every column the
+    warehouse has is documented."""
     manifest = json.loads((built[1] / "manifest.json").read_text(encoding="utf-8"))
-    missing_grain, undocumented = [], []
-    for node in manifest["nodes"].values():
-        if node["resource_type"] != "model":
-            continue
-        if "one row per" not in " ".join(node["description"].lower().split()):
-            missing_grain.append(node["name"])
-        undocumented += [f"{node['name']}.{c}" for c, col in node["columns"].items() if not col["description"]]
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    missing_grain, no_chinese, undocumented = [], [], []
+    con = duckdb.connect(str(built[0]), read_only=True)
+    try:
+        for node in manifest["nodes"].values():
+            if node["resource_type"] not in ("model", "seed"):
+                continue
+            if node["resource_type"] == "model" and "one row per" not in " ".join(node["description"].lower().split()):
+                missing_grain.append(node["name"])
+            no_chinese += [node["name"]] * (not cjk.search(node["description"]))
+            no_chinese += [f"{node['name']}.{c}" for c, col in node["columns"].items() if not cjk.search(col["description"])]
+            if node["resource_type"] == "model" and node["config"]["materialized"] != "ephemeral":
+                actual = {r[0] for r in con.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+                    [node["schema"], node["alias"]]).fetchall()}
+                undocumented += [f"{node['name']}.{c}" for c in sorted(actual - set(node["columns"]))]
+    finally:
+        con.close()
     assert missing_grain == []
+    assert no_chinese == []
     assert undocumented == []
