@@ -17,6 +17,8 @@ os.environ.update({
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
     "PREFECT_LOGGING_EXTRA_LOGGERS": "sanpi",
+    # Tests call tasks' code outside flow runs too: their logs then stay local, without a warning.
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 })
 os.environ.pop("PREFECT_API_URL", None)
 

@@ -176,7 +176,7 @@ def submissions_expectations() -> list:
                        FROM {{batch}} WHERE project_code IS NOT NULL
                          AND NOT regexp_full_match(project_code, '{_gx_escaped(PROJECT_CODE_PATTERN)}')""", WARNING),
         unexpected("no project listed twice in one round and stage (also not by two units)",
-                   """SELECT round_no, stage_code, string_agg(DISTINCT city_code, ',') AS unit, 'project_code' AS measure,
+                   """SELECT round_no, stage_code, string_agg(DISTINCT city_code, ',' ORDER BY city_code) AS unit, 'project_code' AS measure,
                              count(*) AS observed, 1 AS expected, 'project code ' || project_code || ' listed '
                              || count(*) || ' times' AS detail
                       FROM {batch} WHERE project_code IS NOT NULL
