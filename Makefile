@@ -6,7 +6,7 @@ UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test docs lock clean
+.PHONY: setup browser run test docs lock clean
 
 setup: $(STAMP)
 
@@ -20,7 +20,15 @@ $(STAMP): pyproject.toml requirements.lock
 run: setup
 	$(BIN)/sanpi run
 
-test: setup
+# The docs-site test drives a real headless Chromium (Debian's package; needs root and apt).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the docs-site test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing and cannot be installed here: the docs-site test will say so"; fi; }
+
+test: setup browser
 	$(BIN)/python -m pytest
 
 docs: setup
@@ -31,4 +39,5 @@ lock: setup
 	$(UV) pip compile -q pyproject.toml --extra test -o requirements.lock
 
 clean:
-	rm -rf $(VENV) data/warehouse.duckdb data/raw_files dbt_project/target dbt_project/logs expectations/gx/uncommitted
+	rm -rf $(VENV) data/warehouse.duckdb data/warehouse.duckdb.lock data/raw_files data/published data/inbox_mirror \
+	  dbt_project/target dbt_project/logs expectations/gx/uncommitted
