@@ -6,7 +6,7 @@ UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup browser run test docs lock clean
+.PHONY: setup browser run test docs lock clean bench
 
 setup: $(STAMP)
 
@@ -33,6 +33,12 @@ test: setup browser
 
 docs: setup
 	$(BIN)/sanpi docs --serve
+
+# Each stage against bare DuckDB at 10^5 and 10^6 rows (BENCH_MAX=10000000 adds 10^7): bench/results.md.
+BENCH_MAX ?= 1000000
+bench: setup
+	$(BIN)/sanpi bench --markdown bench/results.md --rows $$(for n in 100000 1000000 10000000; do \
+		[ $$n -le $(BENCH_MAX) ] && echo $$n; done)
 
 # Re-resolve the pinned dependency set after editing pyproject.toml.
 lock: setup

@@ -1,0 +1,100 @@
+"""The benchmark's data generator and the `sanpi bench` command (no timing assertions: figures vary)."""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from sanpi.sample.scale import generate_scaled
+from tests.conftest import REPO
+
+STAGE_CODES = {"签约一批": "signed", "开工一批": "started", "投产一批": "production"}
+CODE = re.compile(r"^\d{6}-R\d{2,}-\d{4,}$")
+
+
+def _rows(folder: Path) -> list[tuple[int, str, str, Decimal]]:
+    """(round, stage, project code, 亿元) of every project row of every submission file."""
+    out = []
+    for path in sorted((folder / "submissions").glob("*/*")):
+        round_no = int(path.parent.name)
+        if path.suffix == ".csv":
+            raw = path.read_bytes()
+            assert raw.startswith(b"\xef\xbb\xbf"), f"{path} has no UTF-8 byte-order mark"
+            reader = csv.DictReader(raw.decode("utf-8-sig").splitlines())
+            assert reader.fieldnames == ["序号", "项目代码", "项目名称", "所在县区", "所属行业", "阶段", "总投资(亿元)"]
+            out += [(round_no, STAGE_CODES[r["阶段"]], r["项目代码"], Decimal(r["总投资(亿元)"])) for r in reader]
+        else:
+            workbook = load_workbook(path, read_only=True)
+            for sheet in workbook.worksheets:
+                for row in list(sheet.iter_rows(values_only=True))[2:]:  # title, header, then projects
+                    out.append((round_no, STAGE_CODES[sheet.title], row[1], Decimal(str(row[5]))))
+    return out
+
+
+def _bulletins(folder: Path) -> dict[tuple[int, str], dict[str, Decimal]]:
+    figures: dict[tuple[int, str], dict[str, Decimal]] = {}
+    for path in (folder / "bulletins").glob("round_*.json"):
+        doc = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+        for fig in doc["figures"]:
+            assert fig["unit"] == "河南省" and fig["source_text"]
+            figures.setdefault((doc["round"], fig["stage"]), {})[fig["measure"]] = Decimal(fig["value"])
+    return figures
+
+
+def test_generate_scaled_gives_exactly_n_rows_matching_the_bulletins(tmp_path):
+    summary = generate_scaled(tmp_path, rows=3000, seed=7)
+    rows = _rows(tmp_path)
+    assert len(rows) == summary["rows"] == 3000
+    assert summary["xlsx_files"] >= 1 and summary["csv_files"] > summary["xlsx_files"]
+    assert all(CODE.match(code) for _, _, code, _ in rows)
+    assert len({(r, s, code) for r, s, code, _ in rows}) == len(rows), "a code twice in one round and stage"
+    # Lifecycle: some projects are listed again in a later round (same code, another stage).
+    first_round = {}
+    for r, _, code, _ in sorted(rows):
+        first_round.setdefault(code, r)
+    assert any(first_round[code] < r for r, _, code, _ in rows)
+
+    sums: dict[tuple[int, str], list] = defaultdict(lambda: [0, Decimal(0)])
+    for r, stage, _, amount in rows:
+        sums[(r, stage)][0] += 1
+        sums[(r, stage)][1] += amount
+    bulletins = _bulletins(tmp_path)
+    assert set(bulletins) == set(sums)
+    for key, (count, amount) in sums.items():
+        published = bulletins[key]
+        assert published["projects"] == count, key                          # counts exact
+        assert abs(published["investment_yi"] - amount) <= Decimal("0.05"), key  # one published decimal
+        assert published["investment_yi"] == published["investment_yi"].quantize(Decimal("0.1"))
+
+
+def test_generate_scaled_writes_single_rounds_of_the_same_campaign(tmp_path):
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    generate_scaled(whole, rows=1200, seed=3, rounds=6)
+    generate_scaled(parts, rows=1200, seed=3, rounds=6, only_rounds=range(1, 4))
+    assert sorted(p.name for p in (parts / "submissions").iterdir()) == ["1", "2", "3"]
+    generate_scaled(parts, rows=1200, seed=3, rounds=6, only_rounds=[4, 5, 6])
+    assert sorted(_rows(parts)) == sorted(_rows(whole))
+    assert _bulletins(parts) == _bulletins(whole)
+
+
+def test_bench_prints_one_json_object_with_every_figure(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sanpi.cli", "bench", "--rows", "2000", "--json", "--quick",
+                           "--work", str(tmp_path / "work")],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    for key in ("ingest_ratio", "build_ratio", "validate_ratio", "cold_run_s", "noop_rerun_s", "peak_rss_mb",
+                "ingest_s", "ingest_baseline_s", "build_s", "build_baseline_s", "validate_s", "validate_baseline_s"):
+        assert isinstance(figures[key], (int, float)) and figures[key] > 0, key
+    # --quick leaves out the history scenarios: the keys are there, without a figure.
+    assert "add_round_1x_s" in figures and "add_round_10x_s" in figures
+    assert figures["rows"] == 2000
+    # Everything ran in the work folder: the repository's warehouse was not touched.
+    assert (tmp_path / "work" / "rows_2000" / "e2e" / "data" / "warehouse.duckdb").exists()
