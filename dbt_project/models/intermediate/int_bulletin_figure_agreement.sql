@@ -36,7 +36,8 @@ summary as (
         max(interval_low)                          as common_low,
         -- NULL when every statement is a lower bound (open above)
         min(interval_high)                         as common_high,
-        string_agg(distinct cast(value as varchar) || ' (' || file_path || ')', '; ') as values_stated
+        string_agg(distinct cast(value as varchar) || ' (' || file_path || ')', '; '
+                   order by cast(value as varchar) || ' (' || file_path || ')') as values_stated
     from figures
     group by figure_key
 )

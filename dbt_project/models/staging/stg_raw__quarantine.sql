@@ -1,9 +1,9 @@
 -- Quarantined rows, except those of superseded file versions (a file rejected before it reached the
 -- manifest has no manifest row and is kept).
 with superseded_only as (
-    select sha256
+    select sha256, file_path
     from {{ source('raw', 'load_manifest') }}
-    group by sha256
+    group by sha256, file_path
     having bool_and(superseded_at is not null)
 )
 
@@ -17,4 +17,4 @@ select
     cast(q.reason as varchar)            as reason,
     cast(q.quarantined_at as timestamp)  as quarantined_at
 from {{ source('raw', 'quarantine') }} as q
-where q.file_sha256 not in (select sha256 from superseded_only)
+where not exists (select 1 from superseded_only s where s.sha256 = q.file_sha256 and s.file_path = q.file_path)

@@ -1,6 +1,7 @@
 -- City submission rows of current file versions only.
+-- A load is a (path, bytes) pair: identical bytes loaded from two paths are two loads.
 with current_files as (
-    select sha256
+    select sha256, file_path
     from {{ source('raw', 'load_manifest') }}
     where superseded_at is null
 )
@@ -21,4 +22,4 @@ select
     -- not in the raw contract yet: NULL until the readers extract 项目单位 (see macros/optional_column.sql)
     {{ optional_column(source('raw', 'submission_rows'), 'enterprise', 'varchar', 'r') }} as enterprise
 from {{ source('raw', 'submission_rows') }} as r
-where r.file_sha256 in (select sha256 from current_files)
+where exists (select 1 from current_files c where c.sha256 = r.file_sha256 and c.file_path = r.file_path)

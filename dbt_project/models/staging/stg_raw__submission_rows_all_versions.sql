@@ -2,9 +2,9 @@
 -- view that keeps superseded versions, because revision history (rpt_submission_revisions) and load
 -- accounting compare versions. Everything else reads stg_raw__submission_rows (current only).
 with manifest as (
-    select sha256, bool_or(superseded_at is null) as is_current
+    select sha256, file_path, bool_or(superseded_at is null) as is_current
     from {{ source('raw', 'load_manifest') }}
-    group by sha256
+    group by sha256, file_path
 )
 
 select
@@ -20,4 +20,4 @@ select
     cast(r.investment_yi as decimal(18, 4)) as investment_yi,
     coalesce(m.is_current, false)           as is_current
 from {{ source('raw', 'submission_rows') }} as r
-left join manifest as m on m.sha256 = r.file_sha256
+left join manifest as m on m.sha256 = r.file_sha256 and m.file_path = r.file_path

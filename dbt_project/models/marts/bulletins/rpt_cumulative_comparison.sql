@@ -25,7 +25,7 @@ stated as (
                                                             as stated_projects,
         case when count(distinct cumulative_investment_yi) <= 1 then max(cumulative_investment_yi) end
                                                             as stated_investment_yi,
-        string_agg(distinct file_path, '; ')                as stated_in_files
+        string_agg(distinct file_path, '; ' order by file_path) as stated_in_files
     from {{ ref('fct_bulletin_cumulative') }}
     group by cumulative_rounds
 ),
