@@ -195,3 +195,16 @@ def test_changing_a_file_back_makes_the_earlier_version_current(tmp_path):
                          WHERE city_code = '419001' AND superseded_at IS NULL""").fetchall()
     import hashlib
     assert current == [(hashlib.sha256(original).hexdigest(),)]
+
+
+@pytest.mark.parametrize("value, text, decimals", [
+    (18000, "新增项目1420个、总投资1.8万亿元", -3),   # ±500 亿元: 1.8 is rounded to 0.1 万亿
+    (5782.7, "总投资5782.7亿元", 1),
+    (4364, "总投资4364亿元", 0),
+    (2.5, "总投资25000万元", 4),
+    (13.55, "a total investment of 13.55", 2),      # no unit in the sentence: the value's own digits
+])
+def test_published_precision_of_an_amount(value, text, decimals):
+    from sanpi.ingest.loader import _decimals
+
+    assert _decimals(value, "investment_yi", text) == decimals

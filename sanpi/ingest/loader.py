@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 import shutil
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -197,9 +200,19 @@ def _load_submission(con, f: InboxFile, data: bytes, sha256: str) -> _Counts:
                    result.rows_skipped, sum(x["finding"] not in INFORMATIONAL_FINDINGS for x in findings))
 
 
-def _decimals(value) -> int:
-    """Decimals as published (4364 -> 0, 5782.7 -> 1): half a unit of the last one is the rounding
-    tolerance. The reader gives ints for whole numbers as written and floats otherwise."""
+_AMOUNT_IN_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*(万亿|亿|万)")
+_SCALE = {"万亿": 4, "亿": 0, "万": -4}  # powers of ten from the written unit to 亿元
+
+
+def _decimals(value, measure: str, source_text: str | None) -> int:
+    """Decimals, in 亿元, as published: half a unit of the last one is the rounding tolerance.
+    4364 -> 0, 5782.7 -> 1; '1.8万亿元' (18000 亿元) -> -3, i.e. known to ±500 亿元. The written number
+    is found in the sentence when it can be; otherwise the value's own digits tell."""
+    if measure == "investment_yi" and source_text:
+        for number, unit in _AMOUNT_IN_TEXT.findall(unicodedata.normalize("NFKC", source_text).replace(",", "")):
+            written = Decimal(number)
+            if written.scaleb(_SCALE[unit]) == Decimal(str(value)):
+                return -written.as_tuple().exponent - _SCALE[unit]
     if isinstance(value, int):
         return 0
     text = repr(float(value))
@@ -224,7 +237,7 @@ def _load_bulletin(con, f: InboxFile, data: bytes, sha256: str) -> _Counts:
     figures = pd.DataFrame([{
         "file_sha256": sha256, "file_path": f.rel_path, "round_no": round_no,
         "unit": fig["unit"], "unit_level": fig["unit_level"], "stage": fig["stage"], "measure": fig["measure"],
-        "value": str(fig["value"]), "value_decimals": _decimals(fig["value"]),
+        "value": str(fig["value"]), "value_decimals": _decimals(fig["value"], fig["measure"], fig.get("source_text")),
         "qualifier": fig.get("qualifier") or "exact",
         "breakdown_dimension": (fig.get("breakdown") or {}).get("dimension"),
         "breakdown_category": (fig.get("breakdown") or {}).get("category"),
