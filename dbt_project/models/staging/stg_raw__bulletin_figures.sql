@@ -1,12 +1,5 @@
 -- Figures of current Henan bulletin files only (a figure whose file has no Henan bulletin row is left out).
--- A load is a (path, bytes) pair: identical bytes loaded from two paths are two loads.
-with current_files as (
-    select sha256, file_path
-    from {{ source('raw', 'load_manifest') }}
-    where superseded_at is null
-),
-
-henan_files as (
+with henan_files as (
     select file_sha256
     from {{ source('raw', 'bulletins') }}
     where province = '河南'
@@ -29,5 +22,5 @@ select
     cast(f.char_start as integer)           as char_start,
     cast(f.char_end as integer)             as char_end
 from {{ source('raw', 'bulletin_figures') }} as f
-where exists (select 1 from current_files c where c.sha256 = f.file_sha256 and c.file_path = f.file_path)
+where {{ is_current_load('f') }}
   and f.file_sha256 in (select file_sha256 from henan_files)

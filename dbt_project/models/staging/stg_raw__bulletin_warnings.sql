@@ -1,13 +1,6 @@
 -- Figures a bulletin reader saw but refused to emit, of current bulletin files; files known to be
 -- about another province are left out (a file without a bulletins row is kept: it may be unreadable).
--- A load is a (path, bytes) pair: identical bytes loaded from two paths are two loads.
-with current_files as (
-    select sha256, file_path
-    from {{ source('raw', 'load_manifest') }}
-    where superseded_at is null
-),
-
-other_province as (
+with other_province as (
     select file_sha256
     from {{ source('raw', 'bulletins') }}
     group by file_sha256
@@ -21,5 +14,5 @@ select
     cast(w.sentence as varchar)    as sentence,
     cast(w.reason as varchar)      as reason
 from {{ source('raw', 'bulletin_warnings') }} as w
-where exists (select 1 from current_files c where c.sha256 = w.file_sha256 and c.file_path = w.file_path)
+where {{ is_current_load('w') }}
   and w.file_sha256 not in (select file_sha256 from other_province)

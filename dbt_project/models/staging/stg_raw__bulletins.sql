@@ -1,11 +1,4 @@
 -- Provincial bulletins of current file versions, Henan only (山西 and others use the same wording).
--- A load is a (path, bytes) pair: identical bytes loaded from two paths are two loads.
-with current_files as (
-    select sha256, file_path
-    from {{ source('raw', 'load_manifest') }}
-    where superseded_at is null
-)
-
 select
     cast(b.file_sha256 as varchar)                     as file_sha256,
     cast(b.file_path as varchar)                       as file_path,
@@ -19,5 +12,5 @@ select
     cast(b.cumulative_investment_yi as decimal(18, 4)) as cumulative_investment_yi,
     cast(b.cumulative_qualifier as varchar)            as cumulative_qualifier
 from {{ source('raw', 'bulletins') }} as b
-where exists (select 1 from current_files c where c.sha256 = b.file_sha256 and c.file_path = b.file_path)
+where {{ is_current_load('b') }}
   and b.province = '河南'

@@ -1,12 +1,5 @@
 -- Findings about current submission file versions (合计 mismatches, duplicate projects, implausible
 -- amounts, one project code under two units ...), renamed and typed.
--- A load is a (path, bytes) pair: identical bytes loaded from two paths are two loads.
-with current_files as (
-    select sha256, file_path
-    from {{ source('raw', 'load_manifest') }}
-    where superseded_at is null
-)
-
 select
     cast(f.file_sha256 as varchar)      as file_sha256,
     cast(f.file_path as varchar)        as file_path,
@@ -19,4 +12,4 @@ select
     cast(f.expected as decimal(18, 4))  as expected,
     cast(f.actual as decimal(18, 4))    as actual
 from {{ source('raw', 'submission_findings') }} as f
-where exists (select 1 from current_files c where c.sha256 = f.file_sha256 and c.file_path = f.file_path)
+where {{ is_current_load('f') }}

@@ -1,11 +1,4 @@
 -- City submission rows of current file versions only.
--- A load is a (path, bytes) pair: identical bytes loaded from two paths are two loads.
-with current_files as (
-    select sha256, file_path
-    from {{ source('raw', 'load_manifest') }}
-    where superseded_at is null
-)
-
 select
     cast(r.file_sha256 as varchar)          as file_sha256,
     cast(r.file_path as varchar)            as file_path,
@@ -22,4 +15,4 @@ select
     -- not in the raw contract yet: NULL until the readers extract 项目单位 (see macros/optional_column.sql)
     {{ optional_column(source('raw', 'submission_rows'), 'enterprise', 'varchar', 'r') }} as enterprise
 from {{ source('raw', 'submission_rows') }} as r
-where exists (select 1 from current_files c where c.sha256 = r.file_sha256 and c.file_path = r.file_path)
+where {{ is_current_load('r') }}
