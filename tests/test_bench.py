@@ -89,7 +89,9 @@ def test_bench_prints_one_json_object_with_every_figure(tmp_path):
                            "--work", str(tmp_path / "work")],
                           cwd=REPO, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1, proc.stdout[:2000]  # one JSON object, nothing else on stdout
+    figures = json.loads(lines[0])
     for key in ("ingest_ratio", "build_ratio", "validate_ratio", "cold_run_s", "noop_rerun_s", "peak_rss_mb",
                 "ingest_s", "ingest_baseline_s", "build_s", "build_baseline_s", "validate_s", "validate_baseline_s"):
         assert isinstance(figures[key], (int, float)) and figures[key] > 0, key

@@ -13,8 +13,11 @@ End to end (`sanpi run`, the real CLI, Prefect's temporary API included):
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import shutil
+import warnings
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,7 +199,10 @@ class Bench:
 
     def checks(self) -> dict:
         if self._checks is None:
-            self._checks = validation_sql()
+            # Building the suites makes GX print warnings to stdout, which must hold the JSON alone.
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._checks = validation_sql()
         return self._checks
 
 
