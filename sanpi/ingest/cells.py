@@ -35,11 +35,20 @@ _TOTAL_ROW = re.compile(r"(合计|总计|共计|小计)")
 _COUNT_IN_TOTAL = re.compile(r"(\d+)\s*个")
 
 
+_WHITESPACE = re.compile(r"\s+")
+
+
 def norm(value) -> str:
-    """NFKC (full-width digits, brackets and spaces to ASCII), without inner whitespace."""
+    """NFKC (full-width digits, brackets and spaces to ASCII), without inner whitespace.
+    Called for every cell: ASCII text needs no NFKC, and numbers no regex."""
     if value is None:
         return ""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value)))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    text = str(value)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return _WHITESPACE.sub("", text)
 
 
 def split_unit(header: str) -> tuple[str, Decimal | None]:
@@ -101,7 +110,7 @@ def stage_in(text) -> str | None:
 
 
 def is_total_label(text) -> bool:
-    return bool(_TOTAL_ROW.search(norm(text)))
+    return isinstance(text, str) and "计" in text and bool(_TOTAL_ROW.search(norm(text)))
 
 
 def declared_count(text) -> int | None:

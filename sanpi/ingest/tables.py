@@ -129,9 +129,9 @@ class _Table:
             self.section_start = len(self.out.rows)
 
     def project_row(self, row_number: int, values: dict) -> None:
-        raw_values = json.dumps({k: (None if v is None else str(v)) for k, v in values.items()}, ensure_ascii=False)
-
         def reject(column: str | None, reason: str) -> None:
+            raw_values = json.dumps({k: (None if v is None else str(v)) for k, v in values.items()},
+                                    ensure_ascii=False)
             self.out.quarantined.append({"sheet": self.sheet, "row_number": row_number,
                                          "column_name": column, "raw_values": raw_values, "reason": reason})
 
