@@ -198,3 +198,23 @@ def test_analysts_read_a_published_copy_that_a_run_swaps_whole(sample_run):
     with duckdb.connect(str(published), read_only=True) as con:
         assert con.sql("SELECT status FROM ops.pipeline_runs ORDER BY finished_at").fetchall() == \
             [("passed",), ("unchanged",), ("passed",)]
+
+
+def test_sanpi_run_with_nothing_new_answers_without_starting_prefect(sample_run, tmp_path):
+    from sanpi.ingest.inbox import discover
+    from sanpi.runs import nothing_new
+
+    root = sample_run["root"]
+    env = {**workspace_env(root), "PATH": str(Path(sys.executable).parent)}
+    done = subprocess.run([str(Path(sys.executable).parent / "sanpi"), "run", "--source", str(SAMPLE)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and "sanpi run: nothing new" in done.stdout
+    assert "Starting temporary server" not in done.stdout + done.stderr
+    # One changed byte anywhere and the shortcut is off: the run goes through the flow.
+    inbox = tmp_path / "inbox"
+    shutil.copytree(SAMPLE, inbox)
+    warehouse, published = root / "data" / "warehouse.duckdb", root / "data" / "published" / "warehouse.duckdb"
+    assert nothing_new(warehouse, published, discover(inbox)) is not None
+    victim = next((inbox / "submissions" / "7").glob("*.csv"))
+    victim.write_bytes(victim.read_bytes() + b"\n")
+    assert nothing_new(warehouse, published, discover(inbox)) is None
