@@ -17,7 +17,11 @@ select
     cast(r.stage_code as varchar)           as stage_code,
     cast(r.project_code as varchar)         as project_code,
     cast(r.project_name as varchar)         as project_name,
+    cast(r.county as varchar)               as county,
+    cast(r.sector_label as varchar)         as sector_label,
     cast(r.investment_yi as decimal(18, 4)) as investment_yi,
+    -- NULL until the readers extract 项目单位 (see macros/optional_column.sql)
+    {{ optional_column(source('raw', 'submission_rows'), 'enterprise', 'varchar', 'r') }} as enterprise,
     coalesce(m.is_current, false)           as is_current
 from {{ source('raw', 'submission_rows') }} as r
 left join manifest as m on m.sha256 = r.file_sha256 and m.file_path = r.file_path
