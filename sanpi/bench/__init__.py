@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from sanpi.bench.report import as_json, machine, table
-from sanpi.bench.scenarios import ALL_STAGES, Bench, StageFailed
+from sanpi.bench.scenarios import ALL_STAGES, HISTORY_MAX_ROWS, Bench, StageFailed
 
 QUICK_STAGES = ("ingest", "build", "validate", "e2e")  # and no dbt-run-only or first-GX-run extras
 REQUIRED_KEYS = ("ingest_ratio", "build_ratio", "validate_ratio", "cold_run_s", "noop_rerun_s",
@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"comma-separated subset of {','.join(ALL_STAGES)} (default: all)")
     p.add_argument("--quick", action="store_true",
                    help=f"only {','.join(QUICK_STAGES)}: no history scenarios, no bundled-sample or Prefect runs")
+    p.add_argument("--history-max", type=int, default=HISTORY_MAX_ROWS, metavar="N",
+                   help=f"run the add-a-round scenarios only up to N rows (default {HISTORY_MAX_ROWS}: "
+                        "at 10^7 the 10x history needs far more memory than 24 GiB today)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--markdown", type=Path, help="also write the table (Markdown) and the JSON next to it")
     p.add_argument("--profile", action="store_true", help="cProfile the ingest, build and validate children")
@@ -60,7 +63,8 @@ def main(argv: list[str]) -> int:
     bench_log.propagate = False
     work = args.work or Path(tempfile.mkdtemp(prefix="sanpi-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    bench = Bench(work.resolve(), args.seed, profile=args.profile, quick=args.quick)
+    bench = Bench(work.resolve(), args.seed, profile=args.profile, quick=args.quick,
+                  history_max=args.history_max)
     started = time.perf_counter()
     common: dict = {}
     sizes: list[dict] = []
