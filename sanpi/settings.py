@@ -10,6 +10,8 @@ SANPI_LOCK_WAIT  seconds a run waits for another run writing the warehouse   def
 SANPI_HTTP_TIMEOUT      seconds before an HTTP source request gives up     default: 30
 SANPI_HTTP_RETRIES      retries of a failed HTTP pull                      default: 3
 SANPI_HTTP_RETRY_DELAY  seconds between those retries                      default: 5
+SANPI_DUCKDB_MEMORY_LIMIT  memory DuckDB may use per connection before it spills to disk
+                           (loader, dbt, GX)                               default: 1500MB
 """
 from __future__ import annotations
 
@@ -79,6 +81,19 @@ def get_settings() -> Settings:
         http_retries=int(os.environ.get("SANPI_HTTP_RETRIES", 3)),
         http_retry_delay=float(os.environ.get("SANPI_HTTP_RETRY_DELAY", 5)),
     )
+
+
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1500MB"
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB takes 80% of RAM by default; capped, it spills to disk instead (2 GB peak target)."""
+    return os.environ.get("SANPI_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
+
+
+def duckdb_config() -> dict[str, str]:
+    """`config=` for every writing or heavy `duckdb.connect` of the pipeline."""
+    return {"memory_limit": duckdb_memory_limit()}
 
 
 def quiet_telemetry() -> None:
