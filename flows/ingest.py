@@ -16,7 +16,7 @@ from sanpi.ingest.inbox import InboxFile, discover, not_loaded
 from sanpi.ingest.loader import LoadOutcome, load_file
 from sanpi.lock import warehouse_lock
 from sanpi.raw_schema import ensure_raw_schema
-from sanpi.settings import SAMPLE_DIR, get_settings
+from sanpi.settings import SAMPLE_DIR, duckdb_config, get_settings
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def forget_rounds(rounds: list[int]) -> int:
     """Backfill: drop what was loaded for these rounds so their files load afresh."""
     settings = get_settings()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(settings.warehouse)) as con:
+    with duckdb.connect(str(settings.warehouse), config=duckdb_config()) as con:
         ensure_raw_schema(con)
         forgotten = clear_rounds(con, rounds)
     get_run_logger().info("Backfill of rounds %s: forgot %d loaded file versions", rounds, forgotten)
@@ -103,7 +103,7 @@ def load_inbox_files(files: list[InboxFile], source: str) -> list[LoadOutcome]:
     settings = get_settings()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     outcomes: list[LoadOutcome] = []
-    with duckdb.connect(str(settings.warehouse)) as con:
+    with duckdb.connect(str(settings.warehouse), config=duckdb_config()) as con:
         ensure_raw_schema(con)
         step = max(1, len(files) // 10)
         for i, inbox_file in enumerate(files, start=1):

@@ -54,16 +54,28 @@ def _nothing_new(args, settings) -> bool:
     return True
 
 
+def _import_heavy_modules() -> None:
+    """Pay for dbt's and GX's imports (several seconds) while the temporary Prefect API boots."""
+    import dbt.cli.main  # noqa: F401
+    import great_expectations  # noqa: F401
+
+
 def cmd_run(args) -> int:
     settings = get_settings()
     if _nothing_new(args, settings):
         return 0
     _prefect_defaults()
+    from sanpi.prefect_api import PrefectApiError, start_temporary_api, wait_for_api
+
+    api = start_temporary_api()  # boots while the imports below run
     from flows.pipeline import DataQualityError, pipeline_flow
 
     from sanpi.lock import WarehouseBusyError
 
+    if api is not None:
+        _import_heavy_modules()
     try:
+        wait_for_api(api)
         result = pipeline_flow(source=args.source, rounds=args.rounds)
     except DataQualityError as exc:
         print(f"\nsanpi run: FAILED validation\n{exc}\n\n{_where(settings)}", file=sys.stderr)
@@ -71,6 +83,9 @@ def cmd_run(args) -> int:
     except WarehouseBusyError as exc:
         print(f"\nsanpi run: not started: {exc}", file=sys.stderr)
         return 3
+    except PrefectApiError as exc:
+        print(f"\nsanpi run: not started: {exc}", file=sys.stderr)
+        return 4
     verdict = "Nothing new: the warehouse was already up to date." if result.nothing_new else "All checks passed."
     print(f"\nsanpi run: done. Ingest: {result.ingest}. {verdict}\n{_where(settings)}")
     return 0
