@@ -11,6 +11,7 @@ DuckDB lets a process hold a file with one configuration only, and other process
 from __future__ import annotations
 
 import gc
+import weakref
 
 import great_expectations.execution_engine.sqlalchemy_execution_engine as gx_sql
 import sqlalchemy
@@ -26,23 +27,42 @@ class _DuckDBDialect(str):
 
 DUCKDB = _DuckDBDialect("duckdb")
 
+# Every DuckDB engine and connection opened through SQLAlchemy, so release() finds them without
+# walking the whole heap (gc.get_objects() costs ~0.3 s with GX loaded).
+_ENGINES: weakref.WeakSet = weakref.WeakSet()
+_CONNECTIONS: weakref.WeakSet = weakref.WeakSet()
+
+
+def _track(connection) -> None:
+    if connection.engine.url.drivername == "duckdb":
+        _ENGINES.add(connection.engine)
+        _CONNECTIONS.add(connection)
+
 
 def enable() -> None:
     """Give DuckDB one persisted connection (idempotent)."""
     if DUCKDB not in gx_sql._PERSISTED_CONNECTION_DIALECTS:
         gx_sql._PERSISTED_CONNECTION_DIALECTS = (*gx_sql._PERSISTED_CONNECTION_DIALECTS, DUCKDB)
+    if not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "engine_connect", _track):
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine, "engine_connect", _track)
 
 
-def release() -> int:
+def release(thorough: bool = False) -> int:
     """Close every DuckDB connection GX holds (persisted connections and pooled ones); returns how
-    many engines were disposed."""
-    for engine in [o for o in gc.get_objects() if isinstance(o, SqlAlchemyExecutionEngine)]:
-        if engine._connection is not None:
-            engine._connection.close()
-            engine._connection = None
-    disposed = 0
-    for engine in [o for o in gc.get_objects() if isinstance(o, sqlalchemy.engine.Engine)]:
-        if engine.url.drivername == "duckdb":
-            engine.dispose()
-            disposed += 1
-    return disposed
+    many engines were disposed. `thorough` also searches the heap, for engines opened before
+    enable() (or by other means)."""
+    for connection in list(_CONNECTIONS):
+        connection.close()
+    engines = set(_ENGINES)
+    if thorough:
+        for engine in [o for o in gc.get_objects() if isinstance(o, SqlAlchemyExecutionEngine)]:
+            if engine._connection is not None:
+                engine._connection.close()
+                engine._connection = None
+        engines |= {o for o in gc.get_objects()
+                    if isinstance(o, sqlalchemy.engine.Engine) and o.url.drivername == "duckdb"}
+    for engine in engines:
+        engine.dispose()
+    _CONNECTIONS.clear()
+    _ENGINES.clear()
+    return len(engines)

@@ -2,9 +2,13 @@
 
 The GX project lives in SANPI_GX_DIR (default expectations/): datasource, suites, validation definitions
 and the checkpoint are written there once and rewritten only when their definition in suites.py changes.
-The datasource reads the warehouse read-only through `${SANPI_GX_WAREHOUSE_URL}`, so the stored project
-is the same on every machine. Results go to dq.validation_results (one row per expectation) and
-dq.validation_findings (one row per offending row: round, stage, unit, observed, expected).
+The datasource reads the warehouse read-only through `${SANPI_GX_WAREHOUSE_URL}` (which also carries
+DuckDB's memory cap), so the stored project is the same on every machine. Results go to
+dq.validation_results (one row per expectation) and dq.validation_findings (one row per offending row:
+round, stage, unit, observed, expected), and to GX's validation results store.
+
+Data Docs are rebuilt only when an expectation failed or a suite changed: rendering the site costs more
+than the checks themselves on the campaign's data, and a passing run has nothing new to show.
 """
 from __future__ import annotations
 
@@ -15,11 +19,12 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 import duckdb
 import pandas as pd
 
-from sanpi.settings import Settings, quiet_telemetry
+from sanpi.settings import Settings, duckdb_config, quiet_telemetry
 
 log = logging.getLogger("sanpi.validate")
 
@@ -90,10 +95,23 @@ def _context(settings: Settings):
     settings.gx_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
     bars = context.variables.progress_bars  # a dict once read back from great_expectations.yml
+    changed = False
     if bars is None or (bars.get("globally") if isinstance(bars, dict) else bars.globally):
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        changed = True
+    # GX re-reads and re-parses the config variables file on every ${...} substitution (~170 times
+    # a run); the project takes its one variable from the environment, so it has no such file.
+    if context.variables.config_variables_file_path:
+        context.variables.config_variables_file_path = None
+        changed = True
+    if changed:
         context.variables.save()
     return context
+
+
+def warehouse_url(settings: Settings) -> str:
+    """The datasource's connection string: read-only (connect args in the project), memory capped."""
+    return f"duckdb:///{settings.warehouse}?{urlencode(duckdb_config())}"
 
 
 def _signature(expectations: list) -> list[dict]:
@@ -119,7 +137,9 @@ def _datasource(context):
         kwargs={"connect_args": {"read_only": True}})
 
 
-def _validation_definition(context, datasource, suite_spec):
+def _validation_definition(context, datasource, suite_spec, changed: set):
+    """The suite's validation definition, (re)written only when its definition changed; the names of
+    suites written are added to `changed`."""
     import great_expectations as gx
 
     expectations = suite_spec.build()
@@ -143,6 +163,7 @@ def _validation_definition(context, datasource, suite_spec):
     except Exception:
         suite = context.suites.add(gx.ExpectationSuite(name=suite_spec.name, expectations=expectations,
                                                        meta={"description": suite_spec.description}))
+        changed.add(suite_spec.name)
     try:
         definition = context.validation_definitions.get(name)
         if definition.suite.id == suite.id:
@@ -154,20 +175,32 @@ def _validation_definition(context, datasource, suite_spec):
 
 
 def _checkpoint(context, definitions: list):
+    """One checkpoint for every suite. It has no actions: Data Docs are built by `_update_data_docs`
+    only when there is something to show (an UpdateDataDocsAction renders the site on every run)."""
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
 
     try:
         checkpoint = context.checkpoints.get(CHECKPOINT)
-        if sorted(d.id for d in checkpoint.validation_definitions) == sorted(d.id for d in definitions):
+        if sorted(d.id for d in checkpoint.validation_definitions) == sorted(d.id for d in definitions) \
+                and not checkpoint.actions:
             return checkpoint
         context.checkpoints.delete(CHECKPOINT)
     except Exception:
         pass
     return context.checkpoints.add(gx.Checkpoint(
-        name=CHECKPOINT, validation_definitions=definitions,
-        actions=[UpdateDataDocsAction(name="update_data_docs")],
+        name=CHECKPOINT, validation_definitions=definitions, actions=[],
         result_format={"result_format": "COMPLETE"}))
+
+
+def _update_data_docs(context, result) -> None:
+    """What UpdateDataDocsAction does, for all suites at once: render this run's validation results
+    and their suites' pages, then the index once (the action rebuilt it after every suite)."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    identifiers = []
+    for identifier, validation in result.run_results.items():
+        identifiers += [identifier, ExpectationSuiteIdentifier(name=validation.suite_name)]
+    context.build_data_docs(resource_identifiers=identifiers)
 
 
 def _severity(conf) -> str:
@@ -231,17 +264,20 @@ def run_validation(settings: Settings, run_id: str) -> ValidationReport:
 
     quiet_telemetry()
     gx_duckdb.enable()
-    os.environ[URL_VARIABLE] = f"duckdb:///{settings.warehouse}"
+    os.environ[URL_VARIABLE] = warehouse_url(settings)
     context = _context(settings)
+    changed: set[str] = set()
     try:
         # Some checks compare the asset with other marts on purpose; GX prints a note for each one
         # whenever it builds it, so its stdout is kept out of ours.
         with contextlib.redirect_stdout(io.StringIO()):
             datasource = _datasource(context)
-            definitions = [_validation_definition(context, datasource, spec) for spec in SUITES]
+            definitions = [_validation_definition(context, datasource, spec, changed) for spec in SUITES]
             result = _checkpoint(context, definitions).run(run_id=RunIdentifier(run_name=run_id))
     finally:
         gx_duckdb.release()  # before this process opens the file to write
+    if changed or not all(v.success for v in result.run_results.values()):
+        _update_data_docs(context, result)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     outcomes: dict[str, SuiteOutcome] = {}
     all_results, all_findings = [], []
@@ -255,7 +291,12 @@ def run_validation(settings: Settings, run_id: str) -> ValidationReport:
         log.log(level, "Suite %s: %s (%d expectations; %d critical, %d warning, %d info failed)", suite,
                 "passed" if outcomes[suite].success else "FAILED", len(results),
                 *(sum(f["severity"] == s for f in failed) for s in ("critical", "warning", "info")))
-    with duckdb.connect(str(settings.warehouse)) as con:
+    try:
+        con = duckdb.connect(str(settings.warehouse), config=duckdb_config())
+    except duckdb.ConnectionException:  # a connection GX opened some other way is still open
+        gx_duckdb.release(thorough=True)
+        con = duckdb.connect(str(settings.warehouse), config=duckdb_config())
+    with con:
         store_results(con, all_results, all_findings)
     docs = settings.gx_docs_index
     return ValidationReport(run_id, outcomes, str(docs) if docs.exists() else None, all_findings)
