@@ -44,7 +44,9 @@ class TemporaryPrefectApi:
         env.pop("PREFECT_API_URL", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
+             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on",
+             # The client's event websocket may still be open at exit: do not wait for it.
+             "--timeout-graceful-shutdown", "1"],
             env=env, stdout=subprocess.DEVNULL, stderr=self._stderr)
         self._ready = False
 
@@ -69,8 +71,8 @@ class TemporaryPrefectApi:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            # SIGINT is uvicorn's quick, clean shutdown; by then every run state and log has been sent
-            # (Prefect drains its log and event workers in exit handlers registered after this one).
+            _send_pending_logs_and_events()
+            # SIGINT: uvicorn's clean shutdown (the server writes the events it still holds).
             self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=5)
@@ -82,6 +84,17 @@ class TemporaryPrefectApi:
         self._stderr.seek(0)
         text = self._stderr.read().decode("utf-8", "replace").strip()
         return text[-2000:] or "(no output)"
+
+
+def _send_pending_logs_and_events() -> None:
+    """Run logs and events are sent by background workers; at exit Prefect flushes them after the
+    handlers registered at import time (logging's), i.e. after this server would be gone."""
+    if "prefect.logging.handlers" in sys.modules:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=10)
+        EventsWorker.drain_all(timeout=10)
 
 
 def start_temporary_api() -> TemporaryPrefectApi | None:

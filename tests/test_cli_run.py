@@ -67,7 +67,9 @@ def test_sanpi_run_records_a_real_flow_run_and_regenerates_docs_only_when_the_pr
     assert "Starting temporary server" not in first.stdout + first.stderr
     assert ("sanpi-pipeline", "COMPLETED") in _flow_runs(home)
     assert ("sanpi-ingest", "COMPLETED") in _flow_runs(home)
-    assert _logged(home, "Ingest done")  # the logs reached the API before it was stopped
+    assert _logged(home, "Ingest done") and _logged(home, "All checks passed")  # sent before it stopped
+    with sqlite3.connect(home / "prefect.db") as db:  # and the events it held were written
+        assert db.execute("SELECT count(*) FROM events WHERE event = 'prefect.flow-run.Completed'").fetchone()[0] >= 2
     assert _processes_with(home) == []  # and it was stopped
     static = tmp_path / "dbt_target" / "static_index.html"
     assert static.exists()
