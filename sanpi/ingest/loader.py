@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from sanpi.bulletin import read_bulletin
+from sanpi.ingest import fast_csv
 from sanpi.ingest.inbox import InboxFile
 from sanpi.ingest.submissions import ReadResult, SubmissionFormatError, read_submission
 
@@ -166,6 +167,8 @@ def _codes_in_other_units(con, f: InboxFile, sha256: str) -> list[dict]:
 
 
 def _insert_findings(con, f: InboxFile, sha256: str, findings: list[dict]) -> None:
+    if not findings:
+        return
     frame = pd.DataFrame(findings, columns=["sheet", "row_number", "finding", "detail", "expected", "actual"])
     for column in ("expected", "actual"):
         frame[column] = frame[column].map(lambda v: None if v is None else str(v))
@@ -177,26 +180,45 @@ def _insert_findings(con, f: InboxFile, sha256: str, findings: list[dict]) -> No
                   {"expected": "DECIMAL(18, 4)", "actual": "DECIMAL(18, 4)"})
 
 
-def _load_submission(con, f: InboxFile, data: bytes, sha256: str) -> _Counts:
-    try:
-        result = _read_submission_file(f, data)
-    except SubmissionFormatError as exc:
-        con.execute("INSERT INTO raw.quarantine (file_path, file_sha256, reason) VALUES (?, ?, ?)",
-                    [f.rel_path, sha256, f"file not readable: {exc}"])
-        return _Counts(f.round_no)
-    rows = pd.DataFrame(result.rows, columns=["sheet", "row_number", "stage_code", "project_code",
-                                              "project_name", "county", "sector_label", "enterprise",
-                                              "investment_yi"])
-    rows["investment_yi"] = rows["investment_yi"].astype(str)
-    rows.insert(0, "file_sha256", sha256)
-    rows.insert(1, "file_path", f.rel_path)
-    rows.insert(4, "round_no", f.round_no)
-    rows.insert(5, "city_code", f.city_code)
-    _insert_frame(con, "raw.submission_rows", rows, {"investment_yi": "DECIMAL(18, 4)"})
-    _insert_frame(con, "raw.quarantine", _quarantine_rows(f, sha256, result), {})
-    findings = result.findings + (_codes_in_other_units(con, f, sha256) if result.rows else [])
+# Off only to compare the two CSV paths (tests/test_ingest_fast_csv.py).
+FAST_CSV = True
+
+
+def _prepare_fast_csv(con, f: InboxFile, data: bytes, stored: Path) -> fast_csv.Prepared | None:
+    """The DuckDB-native path for a regular CSV of a known round and unit (None: read it in Python).
+    read_csv reads the stored copy: the very bytes hashed, whatever happens to the inbox meanwhile."""
+    if (not FAST_CSV or f.kind != "submission" or f.path.suffix.lower() not in (".csv", ".txt")
+            or f.round_no is None or f.city_code is None):
+        return None
+    return fast_csv.prepare(con, str(stored), data)
+
+
+def _load_submission(con, f: InboxFile, data: bytes, sha256: str, prepared: fast_csv.Prepared | None) -> _Counts:
+    fast = None if prepared is None else fast_csv.insert(con, prepared, sha256, f.rel_path, f.round_no, f.city_code)
+    if fast is not None:
+        result, rows_read, rows_loaded = fast.result, fast.rows_read, fast.rows_loaded
+    else:
+        try:
+            result = _read_submission_file(f, data)
+        except SubmissionFormatError as exc:
+            con.execute("INSERT INTO raw.quarantine (file_path, file_sha256, reason) VALUES (?, ?, ?)",
+                        [f.rel_path, sha256, f"file not readable: {exc}"])
+            return _Counts(f.round_no)
+        rows = pd.DataFrame(result.rows, columns=["sheet", "row_number", "stage_code", "project_code",
+                                                  "project_name", "county", "sector_label", "enterprise",
+                                                  "investment_yi"])
+        rows["investment_yi"] = rows["investment_yi"].astype(str)
+        rows.insert(0, "file_sha256", sha256)
+        rows.insert(1, "file_path", f.rel_path)
+        rows.insert(4, "round_no", f.round_no)
+        rows.insert(5, "city_code", f.city_code)
+        _insert_frame(con, "raw.submission_rows", rows, {"investment_yi": "DECIMAL(18, 4)"})
+        rows_read, rows_loaded = result.rows_read, len(result.rows)
+    if result.quarantined:
+        _insert_frame(con, "raw.quarantine", _quarantine_rows(f, sha256, result), {})
+    findings = result.findings + (_codes_in_other_units(con, f, sha256) if rows_loaded else [])
     _insert_findings(con, f, sha256, findings)
-    return _Counts(f.round_no, result.rows_read, len(result.rows), len(result.quarantined),
+    return _Counts(f.round_no, rows_read, rows_loaded, len(result.quarantined),
                    result.rows_skipped, sum(x["finding"] not in INFORMATIONAL_FINDINGS for x in findings))
 
 
@@ -263,16 +285,24 @@ def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, st
     if previous == "reverted":
         return _reinstate(con, f, sha256)
     stored = store_raw_bytes(data, sha256, f.path.suffix, store)
-    con.execute("BEGIN TRANSACTION")
+    # Read and typed before the transaction: a read_csv error there would abort it.
+    prepared = _prepare_fast_csv(con, f, data, stored)
     try:
-        loader = _load_bulletin if f.kind == "bulletin" else _load_submission
-        counts = loader(con, f, data, sha256)
-        superseded = _supersede(con, f, counts.round_no, sha256)
-        _record(con, f, sha256, counts, source_root, stored)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if f.kind == "bulletin":
+                counts = _load_bulletin(con, f, data, sha256)
+            else:
+                counts = _load_submission(con, f, data, sha256, prepared)
+            superseded = _supersede(con, f, counts.round_no, sha256)
+            _record(con, f, sha256, counts, source_root, stored)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        if prepared is not None:
+            fast_csv.discard(con)
     notes = []
     if counts.quarantined:
         notes.append(f"{counts.quarantined} row(s) quarantined")

@@ -54,6 +54,18 @@ def _header(cells: Sequence) -> _Header | None:
     return None
 
 
+def raw_values_json(values: dict) -> str:
+    """A quarantined row's cells as read (the columns the header names), JSON."""
+    return json.dumps({k: (None if v is None else str(v)) for k, v in values.items()}, ensure_ascii=False)
+
+
+def duplicate_messages(first: int, code: str | None, name: str, stage: str) -> tuple[str, str, str]:
+    """(finding detail, quarantined column, reason) for a project listed again in the same stage."""
+    return (f"same project as row {first} ({code or name}) in {stage}",
+            "project_code" if code else "project_name",
+            f"duplicate of row {first} ({'code ' + code if code else name}) in the same stage")
+
+
 class _Table:
     def __init__(self, sheet: str | None, sheet_stage: str | None, out: ReadResult):
         self.sheet, self.stage, self.out = sheet, sheet_stage, out
@@ -130,10 +142,9 @@ class _Table:
 
     def project_row(self, row_number: int, values: dict) -> None:
         def reject(column: str | None, reason: str) -> None:
-            raw_values = json.dumps({k: (None if v is None else str(v)) for k, v in values.items()},
-                                    ensure_ascii=False)
             self.out.quarantined.append({"sheet": self.sheet, "row_number": row_number,
-                                         "column_name": column, "raw_values": raw_values, "reason": reason})
+                                         "column_name": column, "raw_values": raw_values_json(values),
+                                         "reason": reason})
 
         name = norm(values.get("project_name"))
         if not name:
@@ -161,10 +172,9 @@ class _Table:
         code = norm(values.get("project_code")) or None
         key = (stage, "code", code) if code else (stage, "name", name)
         if key in self.seen:
-            first = self.seen[key]
-            self.finding(row_number, "duplicate_project", f"same project as row {first} ({code or name}) in {stage}")
-            return reject("project_code" if code else "project_name",
-                          f"duplicate of row {first} ({'code ' + code if code else name}) in the same stage")
+            detail, column, reason = duplicate_messages(self.seen[key], code, name, stage)
+            self.finding(row_number, "duplicate_project", detail)
+            return reject(column, reason)
         self.seen[key] = row_number
         self.out.rows.append({
             "sheet": self.sheet, "row_number": row_number, "stage_code": stage,
