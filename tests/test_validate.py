@@ -133,3 +133,79 @@ def test_a_round_without_a_bulletin_is_unchecked_not_passing(warehouse_copy):
     assert report.success  # information, not a failure ...
     unchecked = findings(report, "reconciliation", "info")
     assert {f["round_no"] for f in unchecked} == {2} and len(unchecked) == 6  # ... but reported: 3 stages x 2
+
+
+# -- the cheaper ways of running the same checks give the same results ---------------------------------
+def _stored(warehouse, run_id):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        results = con.sql(f"""SELECT * EXCLUDE (run_id, validated_at) FROM dq.validation_results
+                              WHERE run_id = '{run_id}' ORDER BY ALL""").fetchall()
+        found = con.sql(f"""SELECT * EXCLUDE (run_id, validated_at) FROM dq.validation_findings
+                            WHERE run_id = '{run_id}' ORDER BY ALL""").fetchall()
+    return results, found
+
+
+BREAKAGES = (
+    # the same code listed by three units, and twice by one of them
+    """INSERT INTO marts.fct_project_stage
+       SELECT f.* REPLACE (c.code AS city_code, md5('dup' || c.code || n.n || f.project_key) AS project_key)
+       FROM marts.fct_project_stage f, (VALUES ('410200'), ('410300')) c(code), (VALUES (1), (2)) n(n)
+       WHERE f.project_key IN (SELECT project_key FROM marts.fct_project_stage
+                               WHERE round_no = 7 AND city_code = '410100' ORDER BY project_key LIMIT 3)
+         AND (c.code = '410200' OR n.n = 1)""",
+    """UPDATE marts.rpt_reconciliation SET city_sum = city_sum - 1, difference = difference - 1
+       WHERE round_no = 13 AND stage_code = 'started' AND measure = 'project_count'""",
+    "UPDATE marts.fct_bulletin_figure SET file_sha256 = NULL WHERE round_no = 4",
+    "DELETE FROM marts.fct_city_round_stage WHERE round_no = 9 AND city_code = '411300'",
+    "UPDATE marts.fct_project_stage SET project_code = 'X' || project_code WHERE round_no = 3 AND city_code = '410300'",
+)
+
+
+def test_one_statement_per_unexpected_rows_query_stores_what_gx_s_own_metrics_do(warehouse_copy, monkeypatch):
+    from sanpi.validate import gx_duckdb
+
+    break_it(warehouse_copy, *BREAKAGES)
+    one = run_validation(get_settings(), "one_statement")
+    monkeypatch.setattr(gx_duckdb, "ONE_STATEMENT", False)
+    two = run_validation(get_settings(), "gx_statements")
+    monkeypatch.setattr(gx_duckdb, "ONE_STATEMENT", True)
+    gx_duckdb.enable()
+    assert not one.success and len(one.findings) > 20  # warnings cut at 200 rows included
+    assert _stored(warehouse_copy, "one_statement") == _stored(warehouse_copy, "gx_statements")
+    assert {k: (v.success, len(v.failed)) for k, v in one.suites.items()} == \
+        {k: (v.success, len(v.failed)) for k, v in two.suites.items()}
+
+
+# The duplicate check before it grouped by a hashed key first.
+DUPLICATES_BEFORE = """SELECT round_no, stage_code, string_agg(DISTINCT city_code, ',' ORDER BY city_code) AS unit, 'project_code' AS measure,
+                             count(*) AS observed, 1 AS expected, 'project code ' || project_code || ' listed '
+                             || count(*) || ' times' AS detail
+                      FROM {batch} WHERE project_code IS NOT NULL
+                      GROUP BY round_no, stage_code, project_code HAVING count(*) > 1"""
+
+
+def test_the_duplicate_check_finds_what_it_found_before(warehouse_copy):
+    from sanpi.validate.suites import SUITES, finding_rows
+
+    break_it(warehouse_copy, BREAKAGES[0], """INSERT INTO marts.fct_project_stage
+        SELECT * REPLACE (md5('again' || project_key) AS project_key) FROM marts.fct_project_stage
+        WHERE round_no IN (2, 11) AND city_code = '411000' AND stage_code = 'production'""")
+    [check] = [e for s in SUITES if s.name == "submissions" for e in s.build()
+               if "listed twice" in (e.description or "")]
+    batch = "(SELECT * FROM marts.fct_project_stage) AS subselect"
+    with duckdb.connect(str(warehouse_copy), read_only=True) as con:
+        now = sorted(con.sql(check.unexpected_rows_query.format(batch=batch)).fetchall())
+        before = sorted(con.sql(finding_rows(DUPLICATES_BEFORE).format(batch=batch)).fetchall())
+    assert now == before and len(now) > 10 and any(r[2] == "410100,410200,410300" for r in now)
+
+
+def test_data_docs_are_built_when_a_suite_changed_or_an_expectation_failed(warehouse_copy):
+    first = validate()  # a new GX project: its suites are written, so the site is built
+    site = get_settings().gx_docs_index
+    assert first.success and first.data_docs == str(site) and site.exists()
+    shutil.rmtree(site.parent)
+    assert validate().data_docs is None and not site.exists()  # passing, nothing changed: no rendering
+    break_it(warehouse_copy, "UPDATE marts.fct_bulletin_figure SET file_sha256 = NULL WHERE round_no = 4")
+    failed = run_validation(get_settings(), "failing")
+    assert failed.data_docs == str(site)
+    assert list(site.parent.glob("validations/bulletins/failing/*/*.html"))
