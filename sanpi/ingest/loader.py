@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from sanpi.bulletin import read_bulletin
-from sanpi.ingest import fast_csv
+from sanpi.ingest import code_index, fast_csv
 from sanpi.ingest.inbox import InboxFile
 from sanpi.ingest.submissions import ReadResult, SubmissionFormatError, read_submission
 
@@ -150,8 +150,11 @@ def _record(con, f: InboxFile, sha256: str, counts: _Counts, source_root: str, s
          counts.quarantined, counts.skipped, source_root, str(stored)])
 
 
-def _codes_in_other_units(con, f: InboxFile, sha256: str) -> list[dict]:
-    """The same project code submitted by another unit (in any current file) is a finding."""
+def _codes_in_other_units(con, f: InboxFile, sha256: str, new_rows: int) -> list[dict]:
+    """The same project code submitted by another unit (in any current file) is a finding. The exact
+    query reads all history: it runs only when the in-memory index of codes says a clash is possible."""
+    if not code_index.file_may_clash(con, sha256, f.rel_path, f.city_code, new_rows):
+        return []
     clashes = con.execute(
         """SELECT DISTINCT r.sheet, r.row_number, r.project_code, o.city_code, o.file_path
            FROM raw.submission_rows r
@@ -216,7 +219,7 @@ def _load_submission(con, f: InboxFile, data: bytes, sha256: str, prepared: fast
         rows_read, rows_loaded = result.rows_read, len(result.rows)
     if result.quarantined:
         _insert_frame(con, "raw.quarantine", _quarantine_rows(f, sha256, result), {})
-    findings = result.findings + (_codes_in_other_units(con, f, sha256) if rows_loaded else [])
+    findings = result.findings + (_codes_in_other_units(con, f, sha256, rows_loaded) if rows_loaded else [])
     _insert_findings(con, f, sha256, findings)
     return _Counts(f.round_no, rows_read, rows_loaded, len(result.quarantined),
                    result.rows_skipped, sum(x["finding"] not in INFORMATIONAL_FINDINGS for x in findings))

@@ -1,0 +1,92 @@
+"""The in-memory code index only skips the code_in_two_units query when it would find nothing: the
+findings are the same with and without it, over loads, revisions, reruns and a backfill."""
+from __future__ import annotations
+
+import random
+
+import duckdb
+import numpy as np
+
+from sanpi.ingest import code_index, loader
+from sanpi.ingest.backfill import clear_rounds
+from sanpi.ingest.inbox import discover
+from sanpi.raw_schema import ensure_raw_schema
+
+_FILE_MAY_CLASH = code_index.file_may_clash
+HEADER = "序号,项目代码,项目名称,所在县区,所属行业,阶段,总投资(亿元)"
+
+
+def _csv(codes: list[str]) -> bytes:
+    lines = [HEADER] + [f"{i},{c},项目{c},县,行业,签约一批,1.5" for i, c in enumerate(codes, start=1)]
+    return ("\n".join(lines) + "\n").encode("utf-8-sig")
+
+
+def _write(root, files: dict[str, list[str]]) -> None:
+    for rel, codes in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(_csv(codes))
+
+
+def _findings(con) -> list[tuple]:
+    return con.execute("""SELECT file_path, sheet, row_number, finding, detail FROM raw.submission_findings
+                          ORDER BY ALL""").fetchall()
+
+
+def _run(tmp_path, name: str, use_index: bool, monkeypatch) -> tuple[list[tuple], list]:
+    monkeypatch.setattr(code_index, "file_may_clash", _FILE_MAY_CLASH if use_index else (lambda *a: True))
+    inbox = tmp_path / name / "inbox"
+    inbox.mkdir(parents=True)
+    con = duckdb.connect(str(tmp_path / name / "w.duckdb"))
+    ensure_raw_schema(con)
+    outcomes = []
+
+    def load():
+        for f in discover(inbox):
+            outcomes.append(loader.load_file(con, f, "inbox", tmp_path / name / "store").findings)
+
+    _write(inbox, {"submissions/1/郑州市.csv": ["A", "B", "C"], "submissions/1/开封市.csv": ["D", "E"]})
+    load()
+    _write(inbox, {"submissions/2/洛阳市.csv": ["A", "F"], "submissions/2/郑州市.csv": ["B", "G"]})
+    load()
+    load()  # nothing new
+    # 开封市 revises round 1 to take over code C; 郑州市 round 1 stays current with C too.
+    _write(inbox, {"submissions/1/开封市.csv": ["D", "C"], "submissions/3/开封市.csv": ["G", "H"]})
+    load()
+    # Another connection loads a file meanwhile: the index must notice rows it did not see added.
+    _write(inbox, {"submissions/4/洛阳市.csv": ["Z"]})
+    other = duckdb.connect(str(tmp_path / name / "w.duckdb"))
+    for f in discover(inbox):
+        loader.load_file(other, f, "inbox", tmp_path / name / "store")
+    other.close()
+    _write(inbox, {"submissions/4/开封市.csv": ["Z", "Y"]})
+    load()
+    clear_rounds(con, [2])  # backfill: rows go, the index must notice
+    _write(inbox, {"submissions/2/洛阳市.csv": ["F", "D"]})
+    load()
+    result = _findings(con)
+    con.close()
+    return result, outcomes
+
+
+def test_index_gives_the_same_findings(tmp_path, monkeypatch):
+    exact, exact_outcomes = _run(tmp_path, "exact", False, monkeypatch)
+    indexed, indexed_outcomes = _run(tmp_path, "indexed", True, monkeypatch)
+    assert indexed == exact and indexed_outcomes == exact_outcomes
+    assert sum(1 for f in exact if f[3] == "code_in_two_units") >= 4
+
+
+def test_segments_answer_like_a_set():
+    rng = random.Random(7)
+    index = code_index.CodeIndex(0)
+    seen: dict[int, set[int]] = {}
+    for step in range(60):
+        unit = rng.randrange(1, 6)
+        codes = [rng.randrange(1, 400) for _ in range(rng.randrange(0, 40))]
+        arr = np.array(codes, dtype=np.uint64)
+        expected = any(seen.get(c, set()) - {unit} for c in codes)
+        assert index.maybe_clash(arr, np.uint64(unit)) == expected, step
+        index.add(arr, np.full(len(codes), unit, dtype=np.uint64), len(codes))
+        for c in codes:
+            seen.setdefault(c, set()).add(unit)
+    assert len(index.segments) <= 8
