@@ -1,11 +1,20 @@
-"""Run dbt in-process against the warehouse, forward its node results to our logger, release the file."""
+"""Run dbt in-process against the warehouse, forward its node results to our logger, release the file.
+
+`dbt build` / `dbt run` of the whole project are incremental: the models keep their rows by round and
+rebuild only what the changed rounds touch (dbt_project/macros/incremental_rounds.sql). That is right
+only while the code that built the rows is the code that runs now, so a build whose dbt project
+(models, macros, seeds, dbt_project.yml), dbt/DuckDB versions or raw columns differ from those of the
+last complete build runs with --full-refresh.
+"""
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
-from sanpi.settings import DBT_PROJECT_DIR, Settings, quiet_telemetry
+from sanpi.settings import DBT_PROJECT_DIR, Settings, duckdb_config, quiet_telemetry
 
 log = logging.getLogger("sanpi.dbt")
 
@@ -50,8 +59,74 @@ def close_dbt_connections() -> None:
             env.close()
 
 
+_CODE_INPUTS = ("models", "macros", "seeds", "dbt_project.yml")
+_STATE_TABLE = "incremental_state.code_fingerprint"
+
+
+def code_fingerprint(warehouse: Path) -> str:
+    """Hash of what decides the rows the incremental models keep, apart from the data."""
+    import duckdb
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    for package in ("dbt-core", "dbt-duckdb", "duckdb"):
+        digest.update(f"{package}={version(package)};".encode())
+    for name in _CODE_INPUTS:
+        root = DBT_PROJECT_DIR / name
+        for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]:
+            digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    if warehouse.exists():
+        # optional raw columns change the compiled SQL (macros/optional_column.sql)
+        with duckdb.connect(str(warehouse), read_only=True, config=duckdb_config()) as con:
+            columns = con.execute("""select table_name, column_name, data_type from information_schema.columns
+                                     where table_schema = 'raw' order by all""").fetchall()
+        digest.update(repr(columns).encode())
+    return digest.hexdigest()
+
+
+def _stored_fingerprint(warehouse: Path) -> str | None:
+    import duckdb
+
+    if not warehouse.exists():
+        return None
+    with duckdb.connect(str(warehouse), read_only=True, config=duckdb_config()) as con:
+        found = con.execute("""select 1 from information_schema.tables
+                               where table_schema = 'incremental_state' and table_name = 'code_fingerprint'""")
+        if not found.fetchall():
+            return None
+        row = con.execute(f"select fingerprint from {_STATE_TABLE}").fetchone()
+    return row[0] if row else None
+
+
+def _store_fingerprint(warehouse: Path, fingerprint: str) -> None:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), config=duckdb_config()) as con:
+        con.execute("create schema if not exists incremental_state")
+        con.execute(f"create or replace table {_STATE_TABLE} as select ? as fingerprint", [fingerprint])
+
+
 def run_dbt(settings: Settings, *args: str) -> DbtOutcome:
-    """Invoke `dbt <args>` on dbt_project/ with the warehouse from settings."""
+    """Invoke `dbt <args>` on dbt_project/ with the warehouse from settings. A whole-project
+    `build` or `run` (no other arguments) is incremental unless the code changed (module docstring)."""
+    whole_project = args in (("build",), ("run",))
+    fingerprint = None
+    if whole_project:
+        fingerprint = code_fingerprint(settings.warehouse)
+        if _stored_fingerprint(settings.warehouse) != fingerprint:
+            args = (*args, "--full-refresh")
+        if args[0] == "build":
+            # Unit tests check the models' logic on fixed inputs, not the data: the same answer on
+            # every run, so they run where the logic changes (tests/test_dbt_project.py, CI).
+            args = (*args, "--exclude-resource-type", "unit_test")
+    outcome = _invoke(settings, *args)
+    if fingerprint is not None and outcome.success and not outcome.failures:
+        _store_fingerprint(settings.warehouse, fingerprint)
+    return outcome
+
+
+def _invoke(settings: Settings, *args: str) -> DbtOutcome:
     from dbt.cli.main import dbtRunner
 
     quiet_telemetry()

@@ -661,3 +661,114 @@ def test_every_model_and_column_is_described(built):
     assert missing_grain == []
     assert no_chinese == []
     assert undocumented == []
+
+
+# --------------------------------------------------------------------------- incremental builds
+
+def _tables(con, catalog: str) -> list[tuple[str, str]]:
+    return rows(con, f"""select table_schema, table_name from information_schema.tables
+                         where table_catalog = '{catalog}' and table_type = 'BASE TABLE'
+                           and table_schema in ('intermediate', 'marts') order by all""")
+
+
+def _differences(incremental: Path, full: Path) -> dict[str, int]:
+    """Rows in one warehouse's intermediate and mart tables and not in the other's (multisets)."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{incremental}' as inc (read_only); attach '{full}' as ful (read_only)")
+        assert _tables(con, "inc") == _tables(con, "ful")
+        found = {}
+        for schema, table in _tables(con, "ful"):
+            a, b = f"inc.{schema}.{table}", f"ful.{schema}.{table}"
+            n = con.execute(f"select count(*) from ((select * from {a} except all select * from {b}) "
+                            f"union all (select * from {b} except all select * from {a}))").fetchone()[0]
+            if n:
+                found[f"{schema}.{table}"] = n
+        return found
+    finally:
+        con.close()
+
+
+def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
+    """The pipeline's builds (sanpi.transform.run_dbt: incremental by round) through a sequence of
+    loads equal, table by table and row by row, a --full-refresh build of the same raw data: rounds
+    12-13 first, then round 16 arrives, then 济源's round-13 file is corrected (superseded by a version
+    that drops, changes and adds projects, one of them a codeless listing of a coded project), then
+    the original is reinstated, then 郑州's round-16 file gains a coded listing of a project listed
+    without a code in round 13 and another round-16 file is replaced by one without rows."""
+    from dataclasses import replace
+
+    from sanpi.settings import get_settings
+    from sanpi.transform import _invoke, run_dbt as run_pipeline_dbt
+
+    monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    warehouse = tmp_path / "warehouse.duckdb"
+    build_fixture_warehouse(warehouse)
+    base = get_settings()
+    settings = replace(base, warehouse=warehouse, dbt_target=tmp_path / "target", data_dir=tmp_path)
+    reference = replace(settings, warehouse=tmp_path / "full.duckdb", dbt_target=tmp_path / "target_full")
+    v2 = "s-jy-13-v2"
+    v2_rows = [  # JY-02's production dropped, JY-04's amount corrected, a codeless listing of ZZ-05's name
+        ("签约", "signed", "JY-04", "济源氢能项目", "济源", "战略性新兴产业", "4.8"),
+        ("开工", "started", "JY-05", "济源物流港", "济源", "现代服务业", "5.5"),
+        ("开工", "started", None, "济源光电配套", "济源", "先进制造业", "2"),
+        ("投产", "production", "ZZ-03", "郑州新能源汽车零部件", "经开区", "战略性新兴产业", "30"),
+    ]
+
+    def sql(*statements, params=None):
+        con = duckdb.connect(str(warehouse))
+        try:
+            for statement in statements:
+                con.execute(statement, params or [])
+        finally:
+            con.close()
+
+    def build_and_compare(step: str, command: str = "run") -> None:
+        outcome = run_pipeline_dbt(settings, command)
+        assert outcome.success, (step, outcome.failures)
+        reference.warehouse.write_bytes(warehouse.read_bytes())
+        full = _invoke(reference, "run", "--full-refresh")
+        assert full.success, (step, full.failures)
+        assert _differences(warehouse, reference.warehouse) == {}, step
+
+    sql("create table hold_manifest as select * from raw.load_manifest where round_no = 16 and kind = 'submission'",
+        "create table hold_rows as select * from raw.submission_rows where round_no = 16",
+        "delete from raw.load_manifest where round_no = 16 and kind = 'submission'",
+        "delete from raw.submission_rows where round_no = 16")
+    build_and_compare("rounds 12-13", command="build")  # seeds too
+    sql("insert into raw.load_manifest select * from hold_manifest",
+        "insert into raw.submission_rows select * from hold_rows")
+    build_and_compare("round 16 added")
+    sql("update raw.load_manifest set superseded_at = now() where sha256 = 's-jy-13'",
+        "insert into raw.load_manifest (file_path, sha256, kind, round_no, city_code, rows_read, rows_loaded, "
+        "rows_quarantined, loaded_at, source_root, stored_path) values ('submissions/13/济源示范区.xlsx', "
+        f"'{v2}', 'submission', 13, '{JY}', 4, 4, 0, now(), 'fixture', 'store/{v2}')")
+    for i, (sheet, stage, code, name, county, label, inv) in enumerate(v2_rows, start=2):
+        sql("insert into raw.submission_rows (file_sha256, file_path, sheet, row_number, round_no, city_code, "
+            "stage_code, project_code, project_name, county, sector_label, investment_yi) "
+            "values (?, 'submissions/13/济源示范区.xlsx', ?, ?, 13, ?, ?, ?, ?, ?, ?, ?)",
+            params=[v2, sheet, i, JY, stage, code, name, county, label, inv])
+    build_and_compare("round 13 corrected")
+    sql(f"update raw.load_manifest set superseded_at = now() where sha256 = '{v2}'",
+        "update raw.load_manifest set superseded_at = null, loaded_at = now() where sha256 = 's-jy-13'")
+    build_and_compare("round 13 reinstated")
+    # round 16 only: 郑州's file gains a coded listing of 郑州无编码项目, listed without a code in round 13
+    # (so rows of that unchanged round change lifecycle), and a file is replaced by one without rows
+    sql("update raw.load_manifest set superseded_at = now() where sha256 in ('s-zz-16', 's-bad-16')",
+        "insert into raw.load_manifest select * replace ('s-zz-16-v2' as sha256, now() as loaded_at, "
+        "null as superseded_at) from raw.load_manifest where sha256 = 's-zz-16'",
+        "insert into raw.submission_rows select * replace ('s-zz-16-v2' as file_sha256) "
+        "from raw.submission_rows where file_sha256 = 's-zz-16'",
+        "insert into raw.submission_rows (file_sha256, file_path, sheet, row_number, round_no, city_code, "
+        "stage_code, project_code, project_name, county, sector_label, investment_yi) values ('s-zz-16-v2', "
+        f"'submissions/16/郑州市.xlsx', '投产', 20, 16, '{ZZ}', 'production', 'ZZ-09', '郑州无编码项目', '管城区', "
+        "'新材料', 15)",
+        "insert into raw.load_manifest (file_path, sha256, kind, round_no, city_code, rows_read, rows_loaded, "
+        f"rows_quarantined, loaded_at, source_root, stored_path) values ('submissions/16/未知单位.xlsx', "
+        f"'s-bad-16-empty', 'submission', 16, '{BAD_CITY}', 0, 0, 0, now(), 'fixture', 'store/empty')")
+    build_and_compare("round 16 corrected, a round-16 file emptied", command="build")
+    # nothing new: the next build changes nothing
+    before = warehouse.read_bytes()
+    reference.warehouse.write_bytes(before)
+    assert run_pipeline_dbt(settings, "build").success
+    assert _differences(warehouse, reference.warehouse) == {}

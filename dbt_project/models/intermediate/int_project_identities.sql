@@ -5,6 +5,9 @@
 --   name_in_city           no code and no such single match: identified by city and normalised name
 --                          (so spelling variants of the same name are one project)
 -- Ambiguous and near matches are never merged; rpt_lifecycle_uncertain_matches lists them.
+-- A table: four marts and its tests read it, and a view would be computed again for each.
+{{ config(materialized='table') }}
+
 with projects as (
     select
         project_key,

@@ -3,8 +3,25 @@
 -- stage summarise its path. lifecycle_key links the project to fct_project_lifecycle (a project
 -- listed without a code can be the same project as a coded one: see int_project_identities);
 -- dim_project_history keeps the earlier values of the attributes.
+-- Kept by project: a run rebuilds the projects listed in a changed round, now or before (within
+-- first..last round), and those whose lifecycle key or match method changed.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="""{{ delete_incremental_projects(
+        'select d.project_key from ' ~ this ~ ' as d join changed_rounds as c
+           on c.round_no between d.first_round_no and d.last_round_no
+         union
+         select d.project_key from ' ~ this ~ ' as d join ' ~ ref('int_project_identities') ~ ' as i
+           using (project_key)
+         where d.lifecycle_key is distinct from i.lifecycle_key
+            or d.match_method is distinct from i.match_method') }}"""
+) }}
+
 with stages as (
     select * from {{ ref('int_project_stages_deduplicated') }}
+    where {{ incremental_projects_filter() }}
 ),
 
 stage_order as (

@@ -4,8 +4,20 @@
 -- valid_from_round_no up to and including valid_to_round_no (NULL = the current version); in each
 -- round the attributes of the project's latest stage in that round count. changed_columns names what
 -- changed against the previous version.
+-- Kept by project: a run rebuilds the history of the projects listed in a changed round, now or
+-- before (a project's rounds all lie within the valid_from..last_listed span of one of its versions).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="""{{ delete_incremental_projects(
+        'select h.project_key from ' ~ this ~ ' as h join changed_rounds as c
+           on c.round_no between h.valid_from_round_no and h.last_listed_round_no') }}"""
+) }}
+
 with stages as (
     select * from {{ ref('int_project_stages_deduplicated') }}
+    where {{ incremental_projects_filter() }}
 ),
 
 stage_order as (

@@ -2,8 +2,24 @@
 -- mapped through ref_sector_labels (unmapped -> unknown); a city code that is not one of the 19
 -- units becomes 000000. Source columns point back at the submitted row. lifecycle_key follows the
 -- project through the rounds (fct_project_lifecycle); size_band_code is the band of this row's amount.
+-- Kept by project (is_carried_over looks at the project's other rounds): a run rebuilds the rows of
+-- the projects listed in a changed round, now or before, and of those whose lifecycle key changed.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="""{{ delete_incremental_projects(
+        'select project_key from ' ~ this ~ ' where round_no in (select round_no from changed_rounds)
+         union
+         select f.project_key
+         from (select distinct project_key, lifecycle_key from ' ~ this ~ ') as f
+         join ' ~ ref('int_project_identities') ~ ' as i using (project_key)
+         where f.lifecycle_key is distinct from i.lifecycle_key') }}"""
+) }}
+
 with stages as (
     select * from {{ ref('int_project_stages_deduplicated') }}
+    where {{ incremental_projects_filter() }}
 ),
 
 identities as (

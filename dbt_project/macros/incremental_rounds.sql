@@ -1,0 +1,149 @@
+{#
+    Incremental builds, by round (see docs.md, "Incremental builds").
+
+    A round changes when a submission file of that round is loaded, superseded or reinstated: its
+    fingerprint is an md5 of the current (sha256, file_path) pairs of the round in raw.load_manifest.
+    incremental_state.round_fingerprints holds the fingerprints the incremental models were last built
+    from; it advances at the end of a run (on-run-end: advance_round_fingerprints) only when every
+    incremental model of the project was built in that run without error, so a failed or partial run
+    leaves it behind and the next run redoes those rounds (every incremental step is delete + insert,
+    so redoing one is harmless).
+
+    What the fingerprints do not see: changes to the models, macros and seeds. sanpi.transform runs a
+    full refresh when those change; run `dbt build --full-refresh` yourself after editing them by hand.
+#}
+
+{% macro incremental_state_schema() -%} incremental_state {%- endmacro %}
+
+{% macro round_fingerprints_sql() -%}
+    select
+        round_no,
+        md5(string_agg(file_key, ',' order by file_key)) as fingerprint
+    from (
+        select distinct round_no, sha256 || '|' || file_path as file_key
+        from {{ source('raw', 'load_manifest') }}
+        where kind = 'submission' and superseded_at is null and round_no is not null
+    )
+    group by round_no
+{%- endmacro %}
+
+{#- True when the state of an earlier build exists (else the incremental models rebuild everything). -#}
+{% macro round_state_exists() %}
+    {% if not execute %}{{ return(false) }}{% endif %}
+    {% set relation = adapter.get_relation(database=target.database, schema=incremental_state_schema(),
+                                           identifier='round_fingerprints') %}
+    {{ return(relation is not none) }}
+{% endmacro %}
+
+{#- The rounds whose current files differ from those of the last complete build (new, changed, gone). -#}
+{% macro changed_rounds_sql() -%}
+    select round_no
+    from ({{ round_fingerprints_sql() }}) as current_state
+    full outer join {{ incremental_state_schema() }}.round_fingerprints as built_state using (round_no)
+    where current_state.fingerprint is distinct from built_state.fingerprint
+{%- endmacro %}
+
+{#- on-run-end: record the fingerprints the incremental models now reflect, if all of them were built. -#}
+{% macro advance_round_fingerprints(results) -%}
+    {% if execute and flags.WHICH in ('run', 'build') %}
+        {% set built = [] %}
+        {% for result in results if result.status == 'success' %}
+            {% do built.append(result.node.unique_id) %}
+        {% endfor %}
+        {% set missing = [] %}
+        {% for node in graph.nodes.values()
+               if node.resource_type == 'model' and node.config.materialized == 'incremental'
+                  and node.unique_id not in built %}
+            {% do missing.append(node.name) %}
+        {% endfor %}
+        {% if missing %}
+            {% do log('incremental state not advanced (not built in this run: ' ~ missing | join(', ')
+                      ~ '): the next run redoes the same rounds', info=true) %}
+        {% else %}
+            {#- returned as the hook's own SQL, which dbt runs and commits -#}
+            create schema if not exists {{ incremental_state_schema() }};
+            create or replace table {{ incremental_state_schema() }}.round_fingerprints as
+            {{ round_fingerprints_sql() }}
+        {% endif %}
+    {% endif %}
+{% endmacro %}
+
+{#-
+    pre_hook of a model kept incrementally by project: store the project keys to rebuild in
+    incremental_state.<model>__projects (the projects listed in a changed round now, plus those
+    `previous_sql` finds in the model's own table: listed there in a changed round before, or whose
+    identity changed), then delete their rows. The model selects the rows of those projects again
+    (incremental_projects_filter). Without state: every row is deleted and rebuilt.
+-#}
+{% macro delete_incremental_projects(previous_sql='') %}
+    {% if execute and this is not none and is_incremental() %}
+        {% if round_state_exists() %}
+            {% set keys = incremental_state_schema() ~ '.' ~ this.identifier ~ '__projects' %}
+            create schema if not exists {{ incremental_state_schema() }};
+            create or replace table {{ keys }} as
+            with changed_rounds as ({{ changed_rounds_sql() }})
+            select project_key
+            from {{ ref('int_project_stages_deduplicated') }}
+            where round_no in (select round_no from changed_rounds)
+            {% if previous_sql %}
+            union
+            {{ previous_sql }}
+            {% endif %};
+            delete from {{ this }} where project_key in (select project_key from {{ keys }})
+        {% else %}
+            delete from {{ this }}
+        {% endif %}
+    {% endif %}
+{% endmacro %}
+
+{% macro incremental_projects_filter(column='project_key') -%}
+    {% if this is not none and is_incremental() and round_state_exists() -%}
+        {{ column }} in (select project_key from {{ incremental_state_schema() }}.{{ this.identifier }}__projects)
+    {%- else -%}
+        true
+    {%- endif %}
+{%- endmacro %}
+
+{#- pre_hook of a model kept incrementally by round: delete the rows of the changed rounds (all rows
+    without state); the model selects those rounds again (incremental_rounds_filter). -#}
+{% macro delete_incremental_rounds() %}
+    {% if execute and this is not none and is_incremental() %}
+        {% if round_state_exists() %}
+            delete from {{ this }} where round_no in ({{ changed_rounds_sql() }})
+        {% else %}
+            delete from {{ this }}
+        {% endif %}
+    {% endif %}
+{% endmacro %}
+
+{% macro incremental_rounds_filter(column='round_no') -%}
+    {% if this is not none and is_incremental() and round_state_exists() -%}
+        {{ column }} in ({{ changed_rounds_sql() }})
+    {%- else -%}
+        true
+    {%- endif %}
+{%- endmacro %}
+
+{#-
+    Data tests marked `meta: {changed_rounds_only: true}` check, in an incremental build, only the rows
+    of the changed rounds: for tests of a per-round grain (keys within a round, foreign keys to the
+    seeded dimensions) the other rounds' rows are the ones already checked. A full-refresh build, and
+    any build without incremental state, checks every row (sanpi.transform refreshes fully whenever the
+    dbt project changes; tests/test_dbt_project.py builds from scratch).
+-#}
+{% macro duckdb__get_where_subquery(relation) -%}
+    {% set where = config.get('where', '') %}
+    {% set meta = config.get('meta', {}) or {} %}
+    {% if meta.get('changed_rounds_only') and execute and not flags.FULL_REFRESH and round_state_exists() %}
+        {% set rounds = 'round_no in (' ~ changed_rounds_sql() ~ ')' %}
+        {% set where = '(' ~ where ~ ') and ' ~ rounds if where else rounds %}
+    {% endif %}
+    {% if where %}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {% do return(filtered) %}
+    {%- else -%}
+        {% do return(relation) %}
+    {%- endif -%}
+{%- endmacro %}
