@@ -25,6 +25,8 @@ AWKWARD = {
     "duplicates by code and by name": (f"{HEADER}\n1,X,甲,a,b,签约一批,1\n2,X,乙,a,b,签约一批,2\n3,,丙,a,b,签约,1\n"
                                        f"4,,丙,a,b,签约一批,2\n5,X,丁,a,b,开工一批,1\n6,X,戊,a,b,签约一批,9\n",
                                        "utf-8", True),
+    "duplicates after normalisation": (f"{HEADER}\n1,X 1,甲,a,b,签约一批,1\n2,Ｘ1,乙,a,b,签约,2\n3,,丙 ,a,b,开工,1\n"
+                                       f"4,,丙,a,b,开工一批,2\n", "utf-8", True),
     "rejected rows": (f"{HEADER}\n1,a,,x,y,签约一批,1\n2,b,乙,x,y,储备,1\n3,c,丙,x,y,,1\n4,d,丁,x,y,开工,待定\n"
                       f"5,e,戊,x,y,开工,-1\n6,f,己,x,y,开工,0\n7,g,庚,x,y,开工,25000\n8,h,辛,x,y,开工,0.001\n"
                       f"9,i,壬,x,y,签约开工,1\n10,j,癸,x,y,投产,\n", "utf-8", True),

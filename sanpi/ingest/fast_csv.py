@@ -122,8 +122,9 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str, data: bytes) -> Prepared 
         return None  # a lone \r: Python's reader ends a record there, maybe not DuckDB's
     prepared = None
     try:
-        con.execute(_typed_sql(header, len(first), _plain_file(data)), [path, dialect.delimiter])
-        prepared = _check(con, header, first, lines)
+        plain = _plain_file(data)
+        con.execute(_typed_sql(header, len(first), plain), [path, dialect.delimiter])
+        prepared = _check(con, header, first, lines, plain)
     except duckdb.Error:
         prepared = None
     finally:
@@ -143,46 +144,53 @@ def discard(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE IF EXISTS _fast_typed")
 
 
-def _typed_sql(header: _Header, width: int, plain: bool) -> str:
-    """read_csv (every cell text) to one row per record with its normalised cells and verdicts.
-    Row ids number the records in file order (insertion order is preserved)."""
-    cells = [f"c{i}" for i in range(width)]
-    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in cells) + "}"
+def _normed(header: _Header, plain: bool):
+    """SQL for a column's normalised text in the typed table ('' when the header has no such column)."""
     index = {col: i for i, col in header.columns.items()}
 
     def normed(col: str) -> str:
-        return f"n{index[col]}" if col in index else "''"
+        if col not in index:
+            return "''"
+        return f"c{index[col]}" if plain else f"n{index[col]}"
+    return normed
 
+
+def _typed_sql(header: _Header, width: int, plain: bool) -> str:
+    """read_csv (every cell text) to one row per record: the cells the header names (as read and, when
+    the file needs it, normalised) and the verdicts. Row ids number the records in file order
+    (insertion order is preserved)."""
+    cells = [f"c{i}" for i in range(width)]
+    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in cells) + "}"
+    mapped = [f"c{i}" for i in header.columns]
     if plain:  # nothing to normalise in the whole file
-        norm_cols = ", ".join(f"{c} AS n{c[1:]}" for c in cells)
-        safe = "true"
-        plain_cte = "SELECT * FROM cells"
+        every = cells
+        normed_cte = "SELECT *, true AS safe FROM cells"
+        kept = ", ".join(mapped)
     else:
+        every = [f"n{c[1:]}" for c in cells]
         concat = " || ".join(cells)
         norm_cols = ", ".join(f"CASE WHEN plain THEN {c} ELSE {_norm_sql(c)} END AS n{c[1:]}" for c in cells)
-        safe = f"plain OR NOT regexp_matches({concat}, '{_SAFE}')"
-        plain_cte = f"SELECT *, NOT regexp_matches({concat}, '{_PLAIN}') AS plain FROM cells"
-    distinct = f"len(list_distinct(list_filter([{', '.join('n' + c[1:] for c in cells)}], lambda x: x <> '')))"
-    name, inv = normed("project_name"), normed("investment")
+        normed_cte = f"""SELECT *, plain OR NOT regexp_matches({concat}, '{_SAFE}') AS safe, {norm_cols}
+                         FROM (SELECT *, NOT regexp_matches({concat}, '{_PLAIN}') AS plain FROM cells)"""
+        kept = ", ".join(mapped + [f"n{c[1:]}" for c in mapped])
+    normed = _normed(header, plain)
+    name, inv, stage, code = normed("project_name"), normed("investment"), normed("stage"), normed("project_code")
+    # Distinct non-empty texts of the row (list_distinct leaves NULLs out); most rows show two at once.
+    distinct = f"len(list_distinct([{', '.join(f'nullif({c}, {chr(39) * 2})' for c in every)}]))"
     totals = " OR ".join(f"(contains({normed(c)}, '计') AND regexp_matches({normed(c)}, '合计|总计|共计|小计'))"
-                         for c in ("seq", "project_code", "project_name") if c in index) or "false"
-    stage = normed("stage")
+                         for c in ("seq", "project_code", "project_name") if c in header.columns.values()) or "false"
     amount_text = f"replace({inv}, ',', '')"
     factor = _FACTORS[header.factor]
-    dup_key = f"CASE WHEN {normed('project_code')} <> '' THEN 'c' || {normed('project_code')} ELSE 'n' || {name} END"
     return f"""
         CREATE OR REPLACE TEMP TABLE _fast_typed AS
         WITH cells AS (
             SELECT {', '.join(f"coalesce({c}, '') AS {c}" for c in cells)}
             FROM read_csv(?, header = false, auto_detect = false, delim = ?, quote = '"', escape = '"',
                           columns = {columns}, strict_mode = true, null_padding = false)
-        ), plain AS (
-            {plain_cte}
         ), normed AS (
-            SELECT {', '.join(cells)}, {safe} AS safe, {norm_cols}
-            FROM plain
+            {normed_cte}
         ), classified AS (
-            SELECT *,
+            SELECT {kept}, safe,
                    CASE WHEN {name} <> '' AND {inv} <> '' AND {name} <> {inv} THEN 2 ELSE {distinct} END AS texts,
                    {totals} AS total,
                    CASE WHEN (contains({stage}, '签约'))::INT + (contains({stage}, '开工'))::INT
@@ -194,64 +202,67 @@ def _typed_sql(header: _Header, width: int, plain: bool) -> str:
                         THEN CAST({amount_text} AS DECIMAL(30, 12)) * CAST('{factor}' AS DECIMAL(9, 8))
                    END AS amount
             FROM normed
+        ), judged AS (
+            SELECT * EXCLUDE (safe, texts, total, amount),
+                   NOT safe OR total OR texts = 1 AS irregular,
+                   coalesce(safe AND texts >= 2 AND NOT total AND {name} <> '' AND stage_code IS NOT NULL
+                            AND amount >= {MIN_PLAUSIBLE_YI} AND amount <= {MAX_PLAUSIBLE_YI}, false) AS clean,
+                   texts >= 2 AS project_row,
+                   CAST(round_even(amount, 4) AS DECIMAL(18, 4)) AS investment_yi
+            FROM classified
         )
-        SELECT *, {dup_key} AS dup_key,
-               coalesce(safe AND texts >= 2 AND NOT total AND {name} <> '' AND stage_code IS NOT NULL
-                        AND amount >= {MIN_PLAUSIBLE_YI} AND amount <= {MAX_PLAUSIBLE_YI}, false) AS clean,
+        SELECT *, CASE WHEN clean THEN hash(stage_code, CASE WHEN {code} <> '' THEN 'c' || {code} ELSE 'n' || {name} END)
+                  END AS dup_hash,
                CAST(NULL AS BIGINT) AS duplicate_of
-        FROM classified"""
+        FROM judged"""
 
 
-def _check(con, header: _Header, first: list[str], lines: int) -> Prepared | None:
+def _check(con, header: _Header, first: list[str], lines: int, plain: bool) -> Prepared | None:
     """Verdicts over the typed rows: the file is regular, the rejected rows are rejected for the
     Python reader's reasons, duplicates found; then the insert is ready."""
-    width = len(first)
-    cells = [f"c{i}" for i in range(width)]
-    index = {col: i for i, col in header.columns.items()}
-
-    def normed(col: str) -> str:
-        return f"n{index[col]}" if col in index else "''"
-
+    normed = _normed(header, plain)
+    name, code = normed("project_name"), normed("project_code")
     # The first record is the header (row 1); the others are rows 2, 3, ... in file order.
     count, base, irregular, nonclean, clean, distinct_clean = con.execute("""
         SELECT count(*), any_value(b),
-               count(*) FILTER (WHERE rowid > b AND (NOT safe OR total OR texts = 1)),
-               count(*) FILTER (WHERE rowid > b AND texts >= 2 AND NOT clean),
+               count(*) FILTER (WHERE rowid > b AND irregular),
+               count(*) FILTER (WHERE rowid > b AND project_row AND NOT clean),
                count(*) FILTER (WHERE rowid > b AND clean),
-               count(DISTINCT hash(stage_code, dup_key)) FILTER (WHERE rowid > b AND clean)
+               count(DISTINCT dup_hash) FILTER (WHERE rowid > b AND clean)
         FROM _fast_typed, (SELECT min(rowid) AS b FROM _fast_typed)""").fetchone()
     # Every line one record (no quoted line breaks, no blank lines DuckDB would drop), no row
     # that is not a project row (合计, sections, notes), nothing SQL cannot normalise.
     if count != lines or irregular:
         return None
-    header_row = con.execute(f"SELECT {', '.join(cells)} FROM _fast_typed WHERE rowid = ?", [base]).fetchone()
-    if list(header_row) != first:
+    raw_select = ", ".join(f"c{i}" for i in header.columns)
+    header_row = con.execute(f"SELECT {raw_select} FROM _fast_typed WHERE rowid = ?", [base]).fetchone()
+    if list(header_row) != [first[i] for i in header.columns]:
         return None
     row_number = f"(rowid - {base} + 1)"
+    dup_key = f"CASE WHEN {code} <> '' THEN 'c' || {code} ELSE 'n' || {name} END"
     if distinct_clean < clean:  # (hash collisions only send more files down this exact path)
         # A project listed twice in one stage: the first listing loads, later ones are duplicates.
-        con.execute(f"""UPDATE _fast_typed t SET duplicate_of = d.first_row
-                        FROM (SELECT stage_code, dup_key, min({row_number}) AS first_row FROM _fast_typed
-                              WHERE clean AND rowid > {base} GROUP BY ALL HAVING count(*) > 1) d
-                        WHERE t.clean AND t.rowid > {base} AND t.stage_code = d.stage_code
-                          AND t.dup_key = d.dup_key AND {row_number.replace('rowid', 't.rowid')} > d.first_row""")
+        con.execute(f"""UPDATE _fast_typed SET duplicate_of = d.first_row
+                        FROM (SELECT rowid AS id, {row_number} AS number,
+                                     min({row_number}) OVER (PARTITION BY stage_code, {dup_key}) AS first_row
+                              FROM _fast_typed WHERE clean AND rowid > {base}) d
+                        WHERE _fast_typed.rowid = d.id AND d.number > d.first_row""")
     out = ReadResult()
-    raw_select = ", ".join(f"c{i}" for i in header.columns)
     if nonclean:
         # Rejected rows: the Python reader's own row code gives the reasons (and must reject them).
         table = _Table(None, None, out)
         table.header = header
         for number, *values in con.execute(f"""SELECT {row_number}, {raw_select} FROM _fast_typed
-                                               WHERE rowid > {base} AND texts >= 2 AND NOT clean
+                                               WHERE rowid > {base} AND project_row AND NOT clean
                                                ORDER BY rowid""").fetchall():
             table.project_row(number, dict(zip(header.columns.values(), values)))
         if out.rows:
             return None
     duplicates = [] if distinct_clean == clean else con.execute(f"""
-        SELECT {row_number}, duplicate_of, {normed('project_code')}, {normed('project_name')}, stage_code, {raw_select}
+        SELECT {row_number}, duplicate_of, {code}, {name}, stage_code, {raw_select}
         FROM _fast_typed WHERE duplicate_of IS NOT NULL ORDER BY rowid""").fetchall()
-    for number, first_row, code, project_name, stage_code, *values in duplicates:
-        detail, column, reason = duplicate_messages(first_row, code or None, project_name, stage_code)
+    for number, first_row, project_code, project_name, stage_code, *values in duplicates:
+        detail, column, reason = duplicate_messages(first_row, project_code or None, project_name, stage_code)
         out.findings.append({"sheet": None, "row_number": number, "finding": "duplicate_project",
                              "detail": detail, "expected": None, "actual": None})
         out.quarantined.append({"sheet": None, "row_number": number, "column_name": column,
@@ -260,13 +271,12 @@ def _check(con, header: _Header, first: list[str], lines: int) -> Prepared | Non
     out.quarantined.sort(key=lambda q: q["row_number"])
 
     def optional(col: str) -> str:
-        return f"nullif({normed(col)}, '')" if col in index else "NULL"
+        return f"nullif({normed(col)}, '')" if col in header.columns.values() else "NULL"
 
     insert_sql = f"""
         INSERT INTO raw.submission_rows (file_sha256, file_path, sheet, row_number, round_no, city_code,
             stage_code, project_code, project_name, county, sector_label, investment_yi, enterprise)
-        SELECT ?, ?, NULL, {row_number}, ?, ?, stage_code, {optional('project_code')}, {normed('project_name')},
-               {optional('county')}, {optional('sector_label')}, CAST(round_even(amount, 4) AS DECIMAL(18, 4)),
-               {optional('enterprise')}
+        SELECT ?, ?, NULL, {row_number}, ?, ?, stage_code, {optional('project_code')}, {name},
+               {optional('county')}, {optional('sector_label')}, investment_yi, {optional('enterprise')}
         FROM _fast_typed WHERE rowid > {base} AND clean AND duplicate_of IS NULL"""
     return Prepared(out, insert_sql)
