@@ -9,8 +9,6 @@ import csv
 import datetime
 import io
 
-from openpyxl import load_workbook
-
 from sanpi.ingest.cells import stage_in
 from sanpi.ingest.tables import ReadResult, read_table
 
@@ -67,6 +65,8 @@ def _calamine_sheets(data: bytes):
 
 
 def _openpyxl_sheets(data: bytes):
+    from openpyxl import load_workbook
+
     try:
         wb = load_workbook(io.BytesIO(data), data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged files
