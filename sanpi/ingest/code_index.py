@@ -63,10 +63,6 @@ class CodeIndex:
 _INDEXES: "weakref.WeakKeyDictionary[object, CodeIndex]" = weakref.WeakKeyDictionary()
 
 
-def _table_rows(con) -> int:
-    return con.execute("SELECT count(*) FROM raw.submission_rows").fetchone()[0]
-
-
 def _hashes(con, where: str = "", params: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     got = con.execute(f"""SELECT hash(project_code) AS code, hash(city_code) AS unit FROM raw.submission_rows
                           WHERE project_code IS NOT NULL {where}""", params or []).fetchnumpy()
@@ -78,14 +74,15 @@ def file_may_clash(con: duckdb.DuckDBPyConnection, file_sha256: str, file_path: 
     """Whether some code of this just-inserted file may also be another unit's (exactly: False means
     no other unit's row, current or not, has any of its codes). Adds the file to the index."""
     index = _INDEXES.get(con)
-    total = _table_rows(con)
+    total, unit = con.execute("SELECT (SELECT count(*) FROM raw.submission_rows), hash(CAST(? AS VARCHAR))",
+                              [city_code]).fetchone()
+    unit = np.uint64(unit)
     if index is None or index.rows + new_rows != total:
         index = CodeIndex(0)
         codes, units = _hashes(con, "AND NOT (file_sha256 = ? AND file_path = ?)", [file_sha256, file_path])
         index.add(codes, units, total - new_rows)
         _INDEXES[con] = index
     codes, units = _hashes(con, "AND file_sha256 = ? AND file_path = ?", [file_sha256, file_path])
-    unit = np.uint64(con.execute("SELECT hash(CAST(? AS VARCHAR))", [city_code]).fetchone()[0])
     # hash 0 is the "several units" mark: a unit hashing to 0 makes every match a maybe (still exact).
     maybe = unit == _MANY or index.maybe_clash(codes, unit)
     index.add(codes, units, new_rows)
