@@ -209,3 +209,20 @@ def test_data_docs_are_built_when_a_suite_changed_or_an_expectation_failed(wareh
     failed = run_validation(get_settings(), "failing")
     assert failed.data_docs == str(site)
     assert list(site.parent.glob("validations/bulletins/failing/*/*.html"))
+
+
+def test_gx_reads_the_warehouse_with_duckdb_s_memory_capped(warehouse_copy, monkeypatch):
+    import sqlalchemy
+
+    monkeypatch.setenv("SANPI_DUCKDB_MEMORY_LIMIT", "700MB")
+    seen = []
+
+    def probe(connection):
+        seen.append(connection.exec_driver_sql("SELECT current_setting('memory_limit')").scalar())
+
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "engine_connect", probe)
+    try:
+        assert validate().success
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "engine_connect", probe)
+    assert seen and set(seen) == {"667.5 MiB"}  # DuckDB reports 700 MB in MiB

@@ -277,7 +277,8 @@ def run_validation(settings: Settings, run_id: str) -> ValidationReport:
     finally:
         gx_duckdb.release()  # before this process opens the file to write
     if changed or not all(v.success for v in result.run_results.values()):
-        _update_data_docs(context, result)
+        with contextlib.redirect_stdout(io.StringIO()):
+            _update_data_docs(context, result)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     outcomes: dict[str, SuiteOutcome] = {}
     all_results, all_findings = [], []
