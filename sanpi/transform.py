@@ -63,8 +63,9 @@ _CODE_INPUTS = ("models", "macros", "seeds", "dbt_project.yml")
 _STATE_TABLE = "incremental_state.code_fingerprint"
 
 
-def code_fingerprint(warehouse: Path) -> str:
-    """Hash of what decides the rows the incremental models keep, apart from the data."""
+def code_fingerprint(warehouse: Path) -> tuple[str, str | None]:
+    """Hash of what decides the rows the incremental models keep, apart from the data; and the hash
+    stored by the last complete build (None if there is none)."""
     import duckdb
     from importlib.metadata import version
 
@@ -76,27 +77,18 @@ def code_fingerprint(warehouse: Path) -> str:
         for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]:
             digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode())
             digest.update(path.read_bytes())
-    if warehouse.exists():
-        # optional raw columns change the compiled SQL (macros/optional_column.sql)
-        with duckdb.connect(str(warehouse), read_only=True, config=duckdb_config()) as con:
-            columns = con.execute("""select table_name, column_name, data_type from information_schema.columns
-                                     where table_schema = 'raw' order by all""").fetchall()
-        digest.update(repr(columns).encode())
-    return digest.hexdigest()
-
-
-def _stored_fingerprint(warehouse: Path) -> str | None:
-    import duckdb
-
     if not warehouse.exists():
-        return None
-    with duckdb.connect(str(warehouse), read_only=True, config=duckdb_config()) as con:
-        found = con.execute("""select 1 from information_schema.tables
-                               where table_schema = 'incremental_state' and table_name = 'code_fingerprint'""")
-        if not found.fetchall():
-            return None
-        row = con.execute(f"select fingerprint from {_STATE_TABLE}").fetchone()
-    return row[0] if row else None
+        return digest.hexdigest(), None
+    # the pipeline's configuration: other connections of this process may share the file
+    with duckdb.connect(str(warehouse), config=duckdb_config()) as con:
+        # optional raw columns change the compiled SQL (macros/optional_column.sql)
+        columns = con.execute("""select table_name, column_name, data_type from information_schema.columns
+                                 where table_schema = 'raw' order by all""").fetchall()
+        digest.update(repr(columns).encode())
+        stored = con.execute("""select 1 from information_schema.tables
+                                where table_schema = 'incremental_state' and table_name = 'code_fingerprint'""")
+        row = con.execute(f"select max(fingerprint) from {_STATE_TABLE}").fetchone() if stored.fetchall() else None
+    return digest.hexdigest(), row[0] if row else None
 
 
 def _store_fingerprint(warehouse: Path, fingerprint: str) -> None:
@@ -113,8 +105,8 @@ def run_dbt(settings: Settings, *args: str) -> DbtOutcome:
     whole_project = args in (("build",), ("run",))
     fingerprint = None
     if whole_project:
-        fingerprint = code_fingerprint(settings.warehouse)
-        if _stored_fingerprint(settings.warehouse) != fingerprint:
+        fingerprint, stored = code_fingerprint(settings.warehouse)
+        if stored != fingerprint:
             args = (*args, "--full-refresh")
         if args[0] == "build":
             # Unit tests check the models' logic on fixed inputs, not the data: the same answer on

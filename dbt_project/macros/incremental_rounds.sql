@@ -1,5 +1,5 @@
 {#
-    Incremental builds, by round (see docs.md, "Incremental builds").
+    Incremental builds, by round (see models/overview.md, "Incremental builds").
 
     A round changes when a submission file of that round is loaded, superseded or reinstated: its
     fingerprint is an md5 of the current (sha256, file_path) pairs of the round in raw.load_manifest.

@@ -4,7 +4,10 @@
 -- var('name_similarity_threshold') (the best candidates only, at most 3 per codeless project).
 -- Only exact, single candidates are used to merge lifecycles (int_project_identities); everything
 -- else is reported in rpt_lifecycle_uncertain_matches.
-{{ config(materialized='ephemeral') }}
+-- A table: the name comparison (a join of every codeless project to the coded projects of its city)
+-- is the costliest step of the lifecycle, and int_project_identities and
+-- rpt_lifecycle_uncertain_matches both read it.
+{{ config(materialized='table') }}
 
 with projects as (
     select distinct project_key, project_code, city_code, project_name_normalized
