@@ -124,10 +124,13 @@ def _supersede(con, f: InboxFile, round_no: int | None, sha256: str) -> int:
         where, params = "round_no = ? AND city_code = ?", [round_no, f.city_code]
     else:
         return 0
-    rows = con.execute(
-        f"""UPDATE raw.load_manifest SET superseded_at = now()
-            WHERE kind = ? AND {where} AND superseded_at IS NULL AND sha256 <> ?
-            RETURNING 1""", [f.kind, *params, sha256]).fetchall()
+    condition = f"kind = ? AND {where} AND superseded_at IS NULL AND sha256 <> ?"
+    # Most files supersede nothing: a read is cheaper than an UPDATE that finds no row.
+    if not con.execute(f"SELECT count(*) FROM raw.load_manifest WHERE {condition}",
+                       [f.kind, *params, sha256]).fetchone()[0]:
+        return 0
+    rows = con.execute(f"UPDATE raw.load_manifest SET superseded_at = now() WHERE {condition} RETURNING 1",
+                       [f.kind, *params, sha256]).fetchall()
     return len(rows)
 
 
