@@ -224,8 +224,8 @@ def _check(con, header: _Header, first: list[str], lines: int, plain: bool) -> P
     name, code = normed("project_name"), normed("project_code")
     raw_select = ", ".join(f"c{i}" for i in header.columns)
     # The first record is the header (row 1); the others are rows 2, 3, ... in file order.
-    count, base, header_row, irregular, nonclean, clean, distinct_clean = con.execute(f"""
-        SELECT count(*), any_value(b), any_value([{raw_select}]) FILTER (WHERE rowid = b),
+    count, base, irregular, nonclean, clean, distinct_clean = con.execute("""
+        SELECT count(*), any_value(b),
                count(*) FILTER (WHERE rowid > b AND irregular),
                count(*) FILTER (WHERE rowid > b AND project_row AND NOT clean),
                count(*) FILTER (WHERE rowid > b AND clean),
@@ -234,7 +234,10 @@ def _check(con, header: _Header, first: list[str], lines: int, plain: bool) -> P
     # Every line one record (no quoted line breaks, no blank lines DuckDB would drop), the header
     # split as Python split it, no row that is not a project row (合计, sections, notes), nothing
     # SQL cannot normalise.
-    if count != lines or header_row != [first[i] for i in header.columns] or irregular:
+    if count != lines or irregular:
+        return None
+    header_row = con.execute(f"SELECT {raw_select} FROM _fast_typed WHERE rowid = ?", [base]).fetchone()
+    if list(header_row) != [first[i] for i in header.columns]:
         return None
     row_number = f"(rowid - {base} + 1)"
     dup_key = f"CASE WHEN {code} <> '' THEN 'c' || {code} ELSE 'n' || {name} END"
