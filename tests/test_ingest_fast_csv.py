@@ -18,7 +18,7 @@ from tests.submission_corpus import CASES
 
 HEADER = "序号,项目代码,项目名称,所在县区,所属行业,阶段,总投资(亿元)"
 
-# name -> (csv text, encoding, takes the fast path?)
+# name -> (csv text, encoding, takes the fast path? None: either)
 AWKWARD = {
     "spaces and full-width text": (f"{HEADER}\n1, A-1 ,甲　项目 ,金水区,其他,签约一批, １２．５ \n2,Ａ-2,乙,x,y,开工,3\n",
                                    "utf-8-sig", True),
@@ -50,6 +50,8 @@ AWKWARD = {
     "ragged rows": (f"{HEADER}\n1,a,甲,x,y,签约一批,1,extra\n", "utf-8", False),
     "header below a title": (f"项目清单\n{HEADER}\n1,a,甲,x,y,签约一批,1\n", "utf-8", False),
     "header without a unit": ("项目名称,阶段,总投资\n甲,签约,1\n", "utf-8", False),
+    "quote inside an unquoted field": (f'{HEADER}\n1,a"b,甲,x,y,签约一批,1\n', "utf-8", None),
+    "text after a closing quote": (f'{HEADER}\n1,"a"b,甲,x,y,签约一批,1\n', "utf-8", None),
     "GB18030": (f"{HEADER}\n1,a,甲,x,y,签约一批,1\n", "gb18030", False),
 }
 
@@ -126,7 +128,8 @@ def test_awkward_csvs_load_the_same(name, tmp_path, monkeypatch):
     text, encoding, regular = AWKWARD[name]
     inbox = _inbox(tmp_path / "inbox", {"submissions/13/郑州市.csv": text.encode(encoding)})
     taken = _compare(inbox, tmp_path, monkeypatch)
-    assert bool(taken) == regular
+    if regular is not None:  # None: either path, as long as the tables are the same
+        assert bool(taken) == regular
 
 
 def test_sample_csvs_load_the_same(tmp_path, monkeypatch):
