@@ -2,7 +2,7 @@
 
 - ingest: DuckDB's native read_csv of every submission CSV into one typed table in a database file
   (round and unit from the path, stage mapped to its code, 总投资 as DECIMAL), plus the bulletin JSON
-  through read_json and the few xlsx files through pandas/openpyxl (DuckDB reads no xlsx offline).
+  through read_json and the few xlsx files through pandas with calamine (DuckDB reads no xlsx offline).
   No per-file transaction, content hash, raw-file copy, quarantine, findings or manifest.
 - build: the SQL dbt compiled for every model (manifest.json of the measured `dbt build`), executed
   in dependency order with plain DuckDB as CREATE OR REPLACE VIEW/TABLE, seeds loaded with read_csv.
@@ -10,6 +10,8 @@
 - validate: one SQL statement computing every expectation of sanpi/validate/suites.py (translated
   from the suite objects themselves, so it follows the suites) as counts of failing rows over the
   same query assets GX validates.
+Every baseline connection gets sanpi's memory limit (SANPI_DUCKDB_MEMORY_LIMIT, default 1500MB): the floor
+is measured under the same memory budget as the thing compared with it.
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ import time
 from pathlib import Path
 
 import duckdb
+
+from sanpi.settings import duckdb_config
 
 _STAGE_CODES = {"签约一批": "signed", "开工一批": "started", "投产一批": "production"}
 
@@ -37,7 +41,7 @@ def native_ingest(source: Path, warehouse: Path) -> dict:
     names = ", ".join(f"({_sql_str(u.name_zh)}, {_sql_str(u.code)})" for u in units())
     stage_map = ", ".join(f"({_sql_str(k)}, {_sql_str(v)})" for k, v in _STAGE_CODES.items())
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(warehouse)) as con:
+    with duckdb.connect(str(warehouse), config=duckdb_config()) as con:
         con.execute(f"CREATE TEMP TABLE unit_names (name_zh VARCHAR, city_code VARCHAR); "
                     f"INSERT INTO unit_names VALUES {names}; "
                     f"CREATE TEMP TABLE stage_names (stage VARCHAR, stage_code VARCHAR); "
@@ -63,7 +67,7 @@ def native_ingest(source: Path, warehouse: Path) -> dict:
 
             frames = []
             for path in xlsxs:
-                for sheet, frame in pd.read_excel(path, sheet_name=None, header=1).items():
+                for sheet, frame in pd.read_excel(path, sheet_name=None, header=1, engine="calamine").items():
                     frames.append(pd.DataFrame({
                         "file_path": str(path), "row_number": frame["序号"], "round_no": int(path.parent.name),
                         "city_code": next((u.code for u in units() if u.name_zh == path.stem), None),
@@ -85,7 +89,7 @@ def native_ingest(source: Path, warehouse: Path) -> dict:
 # -- build ---------------------------------------------------------------------------------------
 def seed_types(warehouse: Path) -> dict[str, list[list[str]]]:
     """Column names and types dbt gave each seed table (so the baseline loads them identically)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(warehouse), read_only=True, config=duckdb_config()) as con:
         rows = con.execute("""SELECT table_name, column_name, data_type FROM information_schema.columns
                               WHERE table_schema = 'reference' ORDER BY table_name, ordinal_position""").fetchall()
     out: dict[str, list[list[str]]] = {}
@@ -150,7 +154,7 @@ def run_compiled_models(warehouse: Path, manifest_path: Path, seed_columns: dict
     statements = compiled_statements(manifest_path, seed_columns)
     started = time.perf_counter()
     slowest: list[tuple[float, str]] = []
-    with duckdb.connect(str(warehouse)) as con:
+    with duckdb.connect(str(warehouse), config=duckdb_config()) as con:
         for node_id, sql in statements:
             t0 = time.perf_counter()
             con.execute(sql)
@@ -223,7 +227,7 @@ def validation_sql() -> dict:
 
 def one_pass_checks(warehouse: Path, spec: dict) -> dict:
     started = time.perf_counter()
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(warehouse), read_only=True, config=duckdb_config()) as con:
         cursor = con.execute(spec["sql"])
         names = [d[0] for d in cursor.description]
         values = dict(zip(names, cursor.fetchone()))

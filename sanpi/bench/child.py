@@ -21,7 +21,7 @@ def ingest_sanpi(args: dict) -> dict:
     """sanpi's real loading code, as flows.ingest.load_inbox_files runs it, without Prefect."""
     import duckdb
 
-    from sanpi.settings import get_settings
+    from sanpi.settings import duckdb_config, get_settings
 
     started = time.perf_counter()
     from sanpi.ingest.inbox import discover
@@ -34,7 +34,7 @@ def ingest_sanpi(args: dict) -> dict:
     statuses: dict[str, int] = {}
     rows = 0
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(settings.warehouse)) as con:
+    with duckdb.connect(str(settings.warehouse), config=duckdb_config()) as con:
         ensure_raw_schema(con)
         for f in files:
             outcome = load_file(con, f, str(root), settings.raw_store)
