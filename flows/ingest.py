@@ -1,4 +1,5 @@
-"""Ingest flow: every file of an inbox folder into the `raw` schema, one transaction per file."""
+"""Ingest flow: every file of an inbox folder into the `raw` schema, in batches of files (one
+transaction each; a failed batch is loaded again one transaction per file)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -13,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from sanpi.ingest import http_source
 from sanpi.ingest.backfill import clear_rounds, parse_rounds
 from sanpi.ingest.inbox import InboxFile, discover, not_loaded
-from sanpi.ingest.loader import LoadOutcome, load_file
+from sanpi.ingest.loader import LoadOutcome, load_files
 from sanpi.lock import warehouse_lock
 from sanpi.raw_schema import ensure_raw_schema
 from sanpi.settings import SAMPLE_DIR, duckdb_config, get_settings
@@ -97,22 +98,22 @@ def forget_rounds(rounds: list[int]) -> int:
 
 @task(cache_policy=NO_CACHE)
 def load_inbox_files(files: list[InboxFile], source: str) -> list[LoadOutcome]:
-    """Load each file in its own transaction. One task for all files: a task run per file only adds
-    overhead and, at hundreds of files, floods the temporary API's event recorder at shutdown."""
+    """Load the files in batches, one transaction per batch (sanpi.ingest.loader.load_files). One task
+    for all files: a task run per file only adds overhead and, at hundreds of files, floods the
+    temporary API's event recorder at shutdown."""
     logger = get_run_logger()
     settings = get_settings()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    outcomes: list[LoadOutcome] = []
+    step = max(1, len(files) // 10)
+
+    def report(i: int, outcome: LoadOutcome) -> None:
+        _report(logger, outcome)
+        if i % step == 0 or i == len(files):
+            logger.info("Progress: %d/%d files", i, len(files))
+
     with duckdb.connect(str(settings.warehouse), config=duckdb_config()) as con:
         ensure_raw_schema(con)
-        step = max(1, len(files) // 10)
-        for i, inbox_file in enumerate(files, start=1):
-            outcome = load_file(con, inbox_file, source, settings.raw_store)
-            outcomes.append(outcome)
-            _report(logger, outcome)
-            if i % step == 0 or i == len(files):
-                logger.info("Progress: %d/%d files", i, len(files))
-    return outcomes
+        return load_files(con, files, source, settings.raw_store, on_outcome=report)
 
 
 def _publish_outcomes(outcomes: list[LoadOutcome]) -> None:

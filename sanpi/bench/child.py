@@ -25,7 +25,7 @@ def ingest_sanpi(args: dict) -> dict:
 
     started = time.perf_counter()
     from sanpi.ingest.inbox import discover
-    from sanpi.ingest.loader import load_file
+    from sanpi.ingest.loader import load_files
     from sanpi.raw_schema import ensure_raw_schema
 
     settings = get_settings()
@@ -36,10 +36,9 @@ def ingest_sanpi(args: dict) -> dict:
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(settings.warehouse), config=duckdb_config()) as con:
         ensure_raw_schema(con)
-        for f in files:
-            outcome = load_file(con, f, str(root), settings.raw_store)
+        for outcome in load_files(con, files, str(root), settings.raw_store):
             statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
-            rows += outcome.rows_loaded if f.kind == "submission" else 0
+            rows += outcome.rows_loaded if outcome.kind == "submission" else 0
     return {"seconds": time.perf_counter() - started, "files": len(files), "statuses": statuses,
             "rows_loaded": rows}
 

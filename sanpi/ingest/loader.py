@@ -1,8 +1,15 @@
-"""Load one inbox file into the `raw` schema: one transaction per file, every row accounted for.
+"""Load inbox files into the `raw` schema, every row accounted for: a crash leaves no file half loaded.
 
 rows_read = rows_loaded + rows_quarantined for every file, recorded in raw.load_manifest.
 Bytes already loaded are skipped (reruns change nothing); a new version of the same round's
 bulletin or the same (round, unit) submission supersedes the previous one.
+
+load_files commits consecutive files in batches (one transaction per batch, ~64 MB of input): below
+a row group (122,880 rows) per transaction DuckDB sends every row through its write-ahead log and
+writes it again at the checkpoint, and every COMMIT syncs the file. When anything raises inside a
+batch, the batch is rolled back and loaded as load_file does, one transaction per file, so errors
+behave as they always did. Each file keeps its own load time (loaded_at), taken when its load starts,
+not the transaction's now().
 """
 from __future__ import annotations
 
@@ -12,8 +19,10 @@ import re
 import unicodedata
 import shutil
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Callable, Sequence
 
 import duckdb
 import pandas as pd
@@ -40,6 +49,25 @@ class LoadOutcome:
     findings: int = 0
 
 
+_last_stamp: datetime | None = None
+
+
+def _stamp() -> datetime:
+    """This file's load time: strictly after the previous file's, so versions keep their order even in
+    one batch (dbt orders them by loaded_at). Stored as now() was: converted to the connection's
+    TimeZone (see _TS)."""
+    global _last_stamp
+    stamp = datetime.now(timezone.utc)
+    if _last_stamp is not None and stamp <= _last_stamp:
+        stamp = _last_stamp + timedelta(microseconds=1)
+    _last_stamp = stamp
+    return stamp
+
+
+# A TIMESTAMPTZ parameter cast to the TIMESTAMP columns, as now() (a TIMESTAMPTZ) was.
+_TS = "CAST(CAST(? AS TIMESTAMPTZ) AS TIMESTAMP)"
+
+
 def store_raw_bytes(data: bytes, sha256: str, suffix: str, store: Path) -> Path:
     """Keep the raw bytes, content-addressed, so any load can be replayed."""
     target = store / sha256[:2] / f"{sha256}{suffix.lower()}"
@@ -63,20 +91,15 @@ def _previous_load(con: duckdb.DuckDBPyConnection, f: InboxFile, sha256: str) ->
     return "same" if rows[0][0] == sha256 else "reverted"
 
 
-def _reinstate(con, f: InboxFile, sha256: str) -> LoadOutcome:
-    """A file changed back to bytes loaded before: that earlier version becomes current again."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        round_no = con.execute("SELECT max(round_no) FROM raw.load_manifest WHERE file_path = ? AND sha256 = ?",
-                               [f.rel_path, sha256]).fetchall()[0][0]
-        _supersede(con, f, round_no, sha256)
-        # It becomes this path's latest load again, so the next run sees it as unchanged.
-        con.execute("""UPDATE raw.load_manifest SET superseded_at = NULL, loaded_at = now()
-                       WHERE file_path = ? AND sha256 = ?""", [f.rel_path, sha256])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+def _reinstate(con, f: InboxFile, sha256: str, stamp: datetime) -> LoadOutcome:
+    """A file changed back to bytes loaded before: that earlier version becomes current again.
+    Inside the caller's transaction."""
+    round_no = con.execute("SELECT max(round_no) FROM raw.load_manifest WHERE file_path = ? AND sha256 = ?",
+                           [f.rel_path, sha256]).fetchall()[0][0]
+    _supersede(con, f, round_no, sha256, stamp)
+    # It becomes this path's latest load again, so the next run sees it as unchanged.
+    con.execute(f"""UPDATE raw.load_manifest SET superseded_at = NULL, loaded_at = {_TS}
+                    WHERE file_path = ? AND sha256 = ?""", [stamp, f.rel_path, sha256])
     return LoadOutcome(f.rel_path, f.kind, "revised", message="an earlier version is current again")
 
 
@@ -88,12 +111,15 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
     con.execute(f"INSERT INTO {table} ({', '.join(frame.columns)}) SELECT {select} FROM _incoming")
 
 
-def _quarantine_rows(f: InboxFile, sha256: str, result: ReadResult) -> pd.DataFrame:
+def _quarantine_rows(f: InboxFile, sha256: str, result: ReadResult, stamp: datetime) -> pd.DataFrame:
+    # quarantined_at is the file's load time (it was now() of the file's own transaction).
     return pd.DataFrame([
         {"file_path": f.rel_path, "file_sha256": sha256, "sheet": q["sheet"], "row_number": q["row_number"],
-         "column_name": q["column_name"], "raw_values": q["raw_values"], "reason": q["reason"]}
+         "column_name": q["column_name"], "raw_values": q["raw_values"], "reason": q["reason"],
+         "quarantined_at": stamp}
         for q in result.quarantined
-    ], columns=["file_path", "file_sha256", "sheet", "row_number", "column_name", "raw_values", "reason"])
+    ], columns=["file_path", "file_sha256", "sheet", "row_number", "column_name", "raw_values", "reason",
+                "quarantined_at"])
 
 
 def _read_submission_file(f: InboxFile, data: bytes) -> ReadResult:
@@ -114,7 +140,7 @@ def _read_submission_file(f: InboxFile, data: bytes) -> ReadResult:
     return result
 
 
-def _supersede(con, f: InboxFile, round_no: int | None, sha256: str) -> int:
+def _supersede(con, f: InboxFile, round_no: int | None, sha256: str, stamp: datetime) -> int:
     """Mark the previous current version superseded. A submission is the same document when round and
     unit match (whatever its file name); a bulletin only when its path matches, because several
     sources for one round are all kept, so that where they disagree the conflict stays visible."""
@@ -129,8 +155,8 @@ def _supersede(con, f: InboxFile, round_no: int | None, sha256: str) -> int:
     if not con.execute(f"SELECT count(*) FROM raw.load_manifest WHERE {condition}",
                        [f.kind, *params, sha256]).fetchone()[0]:
         return 0
-    rows = con.execute(f"UPDATE raw.load_manifest SET superseded_at = now() WHERE {condition} RETURNING 1",
-                       [f.kind, *params, sha256]).fetchall()
+    rows = con.execute(f"UPDATE raw.load_manifest SET superseded_at = {_TS} WHERE {condition} RETURNING 1",
+                       [stamp, f.kind, *params, sha256]).fetchall()
     return len(rows)
 
 
@@ -144,13 +170,14 @@ class _Counts:
     findings: int = 0
 
 
-def _record(con, f: InboxFile, sha256: str, counts: _Counts, source_root: str, stored: Path) -> None:
+def _record(con, f: InboxFile, sha256: str, counts: _Counts, source_root: str, stored: Path,
+            stamp: datetime) -> None:
     con.execute(
-        """INSERT INTO raw.load_manifest (file_path, sha256, kind, round_no, city_code, rows_read,
+        f"""INSERT INTO raw.load_manifest (file_path, sha256, kind, round_no, city_code, rows_read,
                rows_loaded, rows_quarantined, rows_skipped, loaded_at, source_root, stored_path)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?)""",
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {_TS}, ?, ?)""",
         [f.rel_path, sha256, f.kind, counts.round_no, f.city_code, counts.read, counts.loaded,
-         counts.quarantined, counts.skipped, source_root, str(stored)])
+         counts.quarantined, counts.skipped, stamp, source_root, str(stored)])
 
 
 def _codes_in_other_units(con, f: InboxFile, sha256: str, new_rows: int) -> list[dict]:
@@ -199,7 +226,8 @@ def _prepare_fast_csv(con, f: InboxFile, data: bytes, stored: Path) -> fast_csv.
     return fast_csv.prepare(con, str(stored), data)
 
 
-def _load_submission(con, f: InboxFile, data: bytes, sha256: str, prepared: fast_csv.Prepared | None) -> _Counts:
+def _load_submission(con, f: InboxFile, data: bytes, sha256: str, prepared: fast_csv.Prepared | None,
+                     stamp: datetime) -> _Counts:
     fast = None if prepared is None else fast_csv.insert(con, prepared, sha256, f.rel_path, f.round_no, f.city_code)
     if fast is not None:
         result, rows_read, rows_loaded = fast.result, fast.rows_read, fast.rows_loaded
@@ -207,8 +235,8 @@ def _load_submission(con, f: InboxFile, data: bytes, sha256: str, prepared: fast
         try:
             result = _read_submission_file(f, data)
         except SubmissionFormatError as exc:
-            con.execute("INSERT INTO raw.quarantine (file_path, file_sha256, reason) VALUES (?, ?, ?)",
-                        [f.rel_path, sha256, f"file not readable: {exc}"])
+            con.execute(f"INSERT INTO raw.quarantine (file_path, file_sha256, reason, quarantined_at) "
+                        f"VALUES (?, ?, ?, {_TS})", [f.rel_path, sha256, f"file not readable: {exc}", stamp])
             return _Counts(f.round_no)
         rows = pd.DataFrame(result.rows, columns=["sheet", "row_number", "stage_code", "project_code",
                                                   "project_name", "county", "sector_label", "enterprise",
@@ -221,7 +249,8 @@ def _load_submission(con, f: InboxFile, data: bytes, sha256: str, prepared: fast
         _insert_frame(con, "raw.submission_rows", rows, {"investment_yi": "DECIMAL(18, 4)"})
         rows_read, rows_loaded = result.rows_read, len(result.rows)
     if result.quarantined:
-        _insert_frame(con, "raw.quarantine", _quarantine_rows(f, sha256, result), {})
+        _insert_frame(con, "raw.quarantine", _quarantine_rows(f, sha256, result, stamp),
+                      {"quarantined_at": "TIMESTAMPTZ"})
     findings = result.findings + (_codes_in_other_units(con, f, sha256, rows_loaded) if rows_loaded else [])
     _insert_findings(con, f, sha256, findings)
     return _Counts(f.round_no, rows_read, rows_loaded, len(result.quarantined),
@@ -247,12 +276,12 @@ def _decimals(value, measure: str, source_text: str | None) -> int:
     return 0 if "e" in text else len(text.split(".")[1])
 
 
-def _load_bulletin(con, f: InboxFile, data: bytes, sha256: str) -> _Counts:
+def _load_bulletin(con, f: InboxFile, data: bytes, sha256: str, stamp: datetime) -> _Counts:
     try:
         reading = read_bulletin(data, f.path.name)
     except ValueError as exc:
-        con.execute("INSERT INTO raw.quarantine (file_path, file_sha256, reason) VALUES (?, ?, ?)",
-                    [f.rel_path, sha256, f"bulletin not readable: {exc}"])
+        con.execute(f"INSERT INTO raw.quarantine (file_path, file_sha256, reason, quarantined_at) "
+                    f"VALUES (?, ?, ?, {_TS})", [f.rel_path, sha256, f"bulletin not readable: {exc}", stamp])
         return _Counts(None)
     round_no = reading.get("round")
     cumulative = reading.get("cumulative") or {}
@@ -280,34 +309,42 @@ def _load_bulletin(con, f: InboxFile, data: bytes, sha256: str) -> _Counts:
     return _Counts(round_no, len(figures), len(figures), findings=len(warnings))
 
 
-def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, store: Path) -> LoadOutcome:
-    """Load one file in one transaction: a crash mid-file leaves nothing of it behind.
-    The caller has created the raw schema (ensure_raw_schema) once."""
+@dataclass
+class _Pending:
+    """A file whose bytes are read and compared with what was loaded before."""
+    f: InboxFile
+    data: bytes
+    sha256: str
+    previous: str | None
+    stamp: datetime
+
+
+def _begin(con, f: InboxFile) -> _Pending:
     data = f.path.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
-    previous = _previous_load(con, f, sha256)
-    if previous == "same":
-        return LoadOutcome(f.rel_path, f.kind, "unchanged")
-    if previous == "reverted":
-        return _reinstate(con, f, sha256)
+    return _Pending(f, data, sha256, _previous_load(con, f, sha256), _stamp())
+
+
+def _write(con, p: _Pending, source_root: str, store: Path, prepare_in_transaction: bool,
+           prepared: fast_csv.Prepared | None = None) -> LoadOutcome:
+    """Everything one file writes, inside the caller's transaction (a new or reverted file)."""
+    f, data, sha256, stamp = p.f, p.data, p.sha256, p.stamp
+    if p.previous == "reverted":
+        return _reinstate(con, f, sha256, stamp)
     stored = store_raw_bytes(data, sha256, f.path.suffix, store)
-    # Read and typed before the transaction: a read_csv error there would abort it.
-    prepared = _prepare_fast_csv(con, f, data, stored)
+    if prepare_in_transaction:
+        # A read_csv error aborts the batch's transaction (prepare then raises): load_files rolls
+        # the batch back and loads its files one per transaction, preparing outside it.
+        prepared = _prepare_fast_csv(con, f, data, stored)
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            if f.kind == "bulletin":
-                counts = _load_bulletin(con, f, data, sha256)
-            else:
-                counts = _load_submission(con, f, data, sha256, prepared)
-            superseded = _supersede(con, f, counts.round_no, sha256)
-            _record(con, f, sha256, counts, source_root, stored)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        if f.kind == "bulletin":
+            counts = _load_bulletin(con, f, data, sha256, stamp)
+        else:
+            counts = _load_submission(con, f, data, sha256, prepared, stamp)
+        superseded = _supersede(con, f, counts.round_no, sha256, stamp)
+        _record(con, f, sha256, counts, source_root, stored, stamp)
     finally:
-        if prepared is not None:
+        if prepared is not None and prepare_in_transaction:
             fast_csv.discard(con)
     notes = []
     if counts.quarantined:
@@ -320,3 +357,102 @@ def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, st
         status = "revised" if superseded else "loaded"
     return LoadOutcome(f.rel_path, f.kind, status, counts.read, counts.loaded, counts.quarantined,
                        "; ".join(notes), counts.findings)
+
+
+def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, store: Path) -> LoadOutcome:
+    """Load one file in one transaction: a crash mid-file leaves nothing of it behind.
+    The caller has created the raw schema (ensure_raw_schema) once."""
+    p = _begin(con, f)
+    if p.previous == "same":
+        return LoadOutcome(f.rel_path, f.kind, "unchanged")
+    prepared = None
+    if p.previous is None:
+        stored = store_raw_bytes(p.data, p.sha256, f.path.suffix, store)
+        # Read and typed before the transaction: a read_csv error there would abort it.
+        prepared = _prepare_fast_csv(con, f, p.data, stored)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            outcome = _write(con, p, source_root, store, prepare_in_transaction=False, prepared=prepared)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        if prepared is not None:
+            fast_csv.discard(con)
+    return outcome
+
+
+# A batch ends after this many input bytes or files, whichever comes first: several row groups per
+# transaction at 10^7 rows, and a bounded amount of uncommitted data (and of work redone on a fallback).
+BATCH_BYTES = 64 * 1024 * 1024
+BATCH_FILES = 50
+
+
+def _batches(files: Sequence[InboxFile], max_bytes: int, max_files: int):
+    batch, size = [], 0
+    for f in files:
+        batch.append(f)
+        size += f.path.stat().st_size
+        if size >= max_bytes or len(batch) >= max_files:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _load_batch(con, batch: Sequence[InboxFile], source_root: str, store: Path) -> list[LoadOutcome]:
+    """The files of one batch in one transaction: all committed, or (when anything raises) none."""
+    outcomes = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for f in batch:
+            p = _begin(con, f)
+            if p.previous == "same":
+                outcomes.append(LoadOutcome(f.rel_path, f.kind, "unchanged"))
+            else:
+                outcomes.append(_write(con, p, source_root, store, prepare_in_transaction=True))
+        con.execute("COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        finally:
+            fast_csv.discard(con)  # a temp table created in the transaction went with it; IF EXISTS
+            # The in-memory code index has seen rows that are gone: rebuild it from the table.
+            code_index._INDEXES.pop(con, None)
+        raise
+    return outcomes
+
+
+# Off only to test what a failed batch leaves behind (tests/test_ingest_batches.py).
+FALLBACK = True
+
+
+def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], source_root: str, store: Path,
+               on_outcome: Callable[[int, LoadOutcome], None] | None = None,
+               max_bytes: int = BATCH_BYTES, max_files: int = BATCH_FILES) -> list[LoadOutcome]:
+    """Load files in order, one transaction per batch: the same rows, outcomes and order of versions as
+    load_file on each file. If a batch fails, it is rolled back and its files are loaded one per
+    transaction by load_file: the files before a culprit are committed and its error is raised as
+    load_file raises it. on_outcome(index, outcome) is called for each file once it is committed."""
+    outcomes: list[LoadOutcome] = []
+    for batch in _batches(files, max_bytes, max_files):
+        try:
+            got = _load_batch(con, batch, source_root, store)
+        except Exception:
+            # KeyboardInterrupt and the like stop the load (the batch rolled back); errors fall back.
+            if not FALLBACK:
+                raise
+            got = None
+        if got is None:
+            for f in batch:
+                outcomes.append(load_file(con, f, source_root, store))
+                if on_outcome:
+                    on_outcome(len(outcomes), outcomes[-1])
+        else:
+            for outcome in got:
+                outcomes.append(outcome)
+                if on_outcome:
+                    on_outcome(len(outcomes), outcome)
+    return outcomes
