@@ -336,16 +336,15 @@ def _write(con, p: _Pending, source_root: str, store: Path, prepare_in_transacti
         # A read_csv error aborts the batch's transaction (prepare then raises): load_files rolls
         # the batch back and loads its files one per transaction, preparing outside it.
         prepared = _prepare_fast_csv(con, f, data, stored)
-    try:
-        if f.kind == "bulletin":
-            counts = _load_bulletin(con, f, data, sha256, stamp)
-        else:
-            counts = _load_submission(con, f, data, sha256, prepared, stamp)
-        superseded = _supersede(con, f, counts.round_no, sha256, stamp)
-        _record(con, f, sha256, counts, source_root, stored, stamp)
-    finally:
-        if prepared is not None and prepare_in_transaction:
-            fast_csv.discard(con)
+    if f.kind == "bulletin":
+        counts = _load_bulletin(con, f, data, sha256, stamp)
+    else:
+        counts = _load_submission(con, f, data, sha256, prepared, stamp)
+    superseded = _supersede(con, f, counts.round_no, sha256, stamp)
+    _record(con, f, sha256, counts, source_root, stored, stamp)
+    if prepared is not None and prepare_in_transaction:
+        # (On an error the batch's ROLLBACK takes the temp table with it; see _load_batch.)
+        fast_csv.discard(con)
     notes = []
     if counts.quarantined:
         notes.append(f"{counts.quarantined} row(s) quarantined")
@@ -367,9 +366,8 @@ def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, st
         return LoadOutcome(f.rel_path, f.kind, "unchanged")
     prepared = None
     if p.previous is None:
-        stored = store_raw_bytes(p.data, p.sha256, f.path.suffix, store)
         # Read and typed before the transaction: a read_csv error there would abort it.
-        prepared = _prepare_fast_csv(con, f, p.data, stored)
+        prepared = _prepare_fast_csv(con, f, p.data, store_raw_bytes(p.data, p.sha256, f.path.suffix, store))
     try:
         con.execute("BEGIN TRANSACTION")
         try:
