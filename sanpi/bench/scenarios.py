@@ -135,7 +135,7 @@ class Bench:
                 out.details["build_baseline_slowest"] = b.result.get("slowest")
                 log.info("rows=%d: bare SQL build %.1f s", rows, b.seconds)
                 if not self.quick:  # how much of dbt build is its tests
-                    run_only = run_stage("build_run_only", "build_dbt", {"dbt_args": ["run"]}, build_ws, logs)
+                    run_only = run_stage("build_run_only", "build_dbt", {"dbt_args": ["run", "--full-refresh"]}, build_ws, logs)
                     out.add("build_run_only", run_only)
 
         if "validate" in stages:
