@@ -4,7 +4,7 @@ Everything happens under one work folder (a temporary one unless --keep): genera
 warehouses, GX projects, dbt targets and PREFECT_HOME. data/warehouse.duckdb is never touched.
 
 Stages (each in its own child process, see measure.py):
-  ingest    sanpi's loader (discover + load_file)      vs  DuckDB read_csv of the same files
+  ingest    sanpi's loader (discover + load_files)     vs  DuckDB read_csv of the same files
   build     dbt build (sanpi.transform.run_dbt)         vs  the compiled SQL of every model in plain DuckDB
   validate  GX checkpoints (run_validation)             vs  one SQL pass computing the same checks
 End to end (`sanpi run`, the real CLI, Prefect's temporary API included):
