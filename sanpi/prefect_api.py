@@ -106,6 +106,8 @@ def start_temporary_api() -> TemporaryPrefectApi | None:
     api = TemporaryPrefectApi()
     atexit.register(api.stop)  # registered before Prefect's exit handlers, so it runs after them
     os.environ["PREFECT_API_URL"] = api.url
+    # No UI is served and the API is gone after the run: no "View at http://…" links to nowhere.
+    os.environ.setdefault("PREFECT_UI_URL", "")
     return api
 
 

@@ -65,6 +65,7 @@ def test_sanpi_run_records_a_real_flow_run_and_regenerates_docs_only_when_the_pr
     assert "All checks passed" in first.stdout
     # Our server, not Prefect's own one started late (it logs this line when it starts).
     assert "Starting temporary server" not in first.stdout + first.stderr
+    assert "View at http" not in first.stdout + first.stderr  # no links to a UI that is not there
     assert ("sanpi-pipeline", "COMPLETED") in _flow_runs(home)
     assert ("sanpi-ingest", "COMPLETED") in _flow_runs(home)
     assert _logged(home, "Ingest done") and _logged(home, "All checks passed")  # sent before it stopped
