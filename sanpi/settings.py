@@ -11,7 +11,7 @@ SANPI_HTTP_TIMEOUT      seconds before an HTTP source request gives up     defau
 SANPI_HTTP_RETRIES      retries of a failed HTTP pull                      default: 3
 SANPI_HTTP_RETRY_DELAY  seconds between those retries                      default: 5
 SANPI_DUCKDB_MEMORY_LIMIT  memory DuckDB may use per connection before it spills to disk
-                           (loader, dbt, GX)                               default: 1500MB
+                           (loader, dbt, GX)                               default: 1200MB
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def get_settings() -> Settings:
     )
 
 
-DEFAULT_DUCKDB_MEMORY_LIMIT = "1500MB"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1200MB"
 
 
 def duckdb_memory_limit() -> str:

@@ -10,7 +10,7 @@
 - validate: one SQL statement computing every expectation of sanpi/validate/suites.py (translated
   from the suite objects themselves, so it follows the suites) as counts of failing rows over the
   same query assets GX validates.
-Every baseline connection gets sanpi's memory limit (SANPI_DUCKDB_MEMORY_LIMIT, default 1500MB): the floor
+Every baseline connection gets sanpi's memory limit (SANPI_DUCKDB_MEMORY_LIMIT, default 1200MB): the floor
 is measured under the same memory budget as the thing compared with it.
 """
 from __future__ import annotations
