@@ -41,17 +41,20 @@ class LastRun:
     status: str
 
 
+def digest_files(digest, paths: list[Path], base: Path) -> None:
+    """Add each file's path (relative to base) and bytes to digest; folders in sorted order."""
+    for path in paths:
+        for file in sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]:
+            if file.exists():
+                digest.update(file.relative_to(base).as_posix().encode())
+                digest.update(file.read_bytes())
+
+
 def build_fingerprint() -> str:
     """Hash of everything that decides what a build produces: the dbt project and the suites."""
     digest = hashlib.sha256(__version__.encode())
-    paths = [REPO_ROOT / "sanpi" / "validate" / "suites.py"]
-    for name in _BUILD_INPUTS:
-        root = DBT_PROJECT_DIR / name
-        paths += sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-    for path in paths:
-        if path.exists():
-            digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
-            digest.update(path.read_bytes())
+    digest_files(digest, [REPO_ROOT / "sanpi" / "validate" / "suites.py",
+                          *(DBT_PROJECT_DIR / name for name in _BUILD_INPUTS)], REPO_ROOT)
     return digest.hexdigest()
 
 

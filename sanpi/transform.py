@@ -69,14 +69,12 @@ def code_fingerprint(warehouse: Path) -> tuple[str, str | None]:
     import duckdb
     from importlib.metadata import version
 
+    from sanpi.runs import digest_files
+
     digest = hashlib.sha256()
     for package in ("dbt-core", "dbt-duckdb", "duckdb"):
         digest.update(f"{package}={version(package)};".encode())
-    for name in _CODE_INPUTS:
-        root = DBT_PROJECT_DIR / name
-        for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]:
-            digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode())
-            digest.update(path.read_bytes())
+    digest_files(digest, [DBT_PROJECT_DIR / name for name in _CODE_INPUTS], DBT_PROJECT_DIR)
     if not warehouse.exists():
         return digest.hexdigest(), None
     # the pipeline's configuration: other connections of this process may share the file
