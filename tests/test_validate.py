@@ -226,3 +226,25 @@ def test_gx_reads_the_warehouse_with_duckdb_s_memory_capped(warehouse_copy, monk
     finally:
         sqlalchemy.event.remove(sqlalchemy.engine.Engine, "engine_connect", probe)
     assert seen and set(seen) == {"667.5 MiB"}  # DuckDB reports 700 MB in MiB
+
+
+# -- GX's fixed cost -------------------------------------------------------------------------------
+DEFERRED_PROBE = """
+import sys
+from sanpi.validate import gx_duckdb, runner, suites  # noqa: F401  (imports GX)
+before = {name: type(sys.modules[name]).__name__ for name in ("scipy.stats", "altair")}
+from scipy import stats
+import altair
+import scipy.stats as real_stats
+print(before, round(float(stats.entropy([0.5, 0.5])), 6), real_stats.norm.cdf(0), altair.Chart.__name__,
+      type(sys.modules["scipy.stats"]).__name__, type(sys.modules["altair"]).__name__)
+"""
+
+
+def test_gx_imports_without_scipy_stats_and_altair_which_still_work_when_used():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", DEFERRED_PROBE], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["{'scipy.stats':", "'_Deferred',", "'altair':", "'_Deferred'}", "0.693147", "0.5",
+                           "Chart", "module", "module"]
