@@ -34,6 +34,11 @@ AWKWARD = {
                                          "utf-8", True),
     "万元 with half-even rounding": ("序号,项目名称,阶段,总投资(万元)\n1,甲,签约,12344.5\n2,乙,签约,12345.5\n"
                                      "3,丙,签约,\"30,000\"\n4,丁,开工,99.99\n5,戊,开工,123.456789\n", "utf-8", True),
+    "亿元 amounts at the edges": (f"{HEADER}\n1,a,甲,x,y,签约一批,1.00005\n2,b,乙,x,y,签约一批,1.00015\n3,c,丙,x,y,开工一批,0.0100\n"
+                               f"4,d,丁,x,y,开工一批,3000.0000\n5,e,戊,x,y,开工一批,3000.00001\n6,f,己,x,y,投产一批,0.00999\n"
+                               f"7,g,庚,x,y,投产一批,12345678901234\n8,h,辛,x,y,投产一批,000012.5\n9,i,壬,x,y,投产,\"2,999.9999\"\n"
+                               f"10,l,丑,x,y,签约,0.01\n", "utf-8", True),
+    "amounts without digits on one side": (f"{HEADER}\n1,a,甲,x,y,签约,.5\n2,b,乙,x,y,签约,5.\n", "utf-8", False),
     "元 and extra columns": ("项目名称,备注,总投资(元),阶段,年度计划投资(亿元),建设单位\n甲,说明,150000000,开工,1,某公司\n"
                              "乙,,20000000,投产,,\n", "utf-8", True),
     "CRLF line ends": (f"{HEADER}\r\n1,a,甲,x,y,签约一批,1\r\n2,b,乙,x,y,开工一批,2\r\n", "utf-8", True),
@@ -67,14 +72,14 @@ def _inbox(root: Path, files: dict[str, bytes]) -> Path:
     return root
 
 
-def _load(inbox: Path, warehouse: Path, fast: bool, monkeypatch) -> list[str]:
-    """Load the inbox with or without the fast path; the files the fast path loaded."""
+def _load(inbox: Path, warehouse: Path, fast: bool, monkeypatch, batched: bool = False) -> list[str]:
+    """Load the inbox with or without the fast path, one file per transaction or in batches (where
+    the fast path reads the files of one shape with one read_csv); the files the fast path loaded."""
     taken: list[str] = []
 
-    def spy(con, path, data):
-        result = _PREPARE(con, path, data)
-        if result is not None:
-            taken.append(path)
+    def spy(con, sources):
+        result = _PREPARE(con, sources)
+        taken.extend(s.path for s, prepared in zip(sources, result) if prepared is not None)
         return result
 
     monkeypatch.setattr(loader, "FAST_CSV", fast)
@@ -82,8 +87,11 @@ def _load(inbox: Path, warehouse: Path, fast: bool, monkeypatch) -> list[str]:
     warehouse.parent.mkdir(parents=True)
     with duckdb.connect(str(warehouse)) as con:
         ensure_raw_schema(con)
-        for f in discover(inbox):
-            loader.load_file(con, f, "inbox", warehouse.parent / "store")
+        if batched:
+            loader.load_files(con, discover(inbox), "inbox", warehouse.parent / "store")
+        else:
+            for f in discover(inbox):
+                loader.load_file(con, f, "inbox", warehouse.parent / "store")
     return taken
 
 
@@ -101,9 +109,9 @@ def _tables(warehouse: Path) -> dict[str, list[tuple]]:
         return {t: con.execute(f"SELECT {cols} FROM {t} ORDER BY ALL").fetchall() for t, cols in TABLES.items()}
 
 
-def _compare(inbox: Path, tmp_path: Path, monkeypatch) -> list[str]:
+def _compare(inbox: Path, tmp_path: Path, monkeypatch, batched: bool = False) -> list[str]:
     _load(inbox, tmp_path / "python" / "w.duckdb", False, monkeypatch)
-    taken = _load(inbox, tmp_path / "fast" / "w.duckdb", True, monkeypatch)
+    taken = _load(inbox, tmp_path / "fast" / "w.duckdb", True, monkeypatch, batched)
     python, fast = _tables(tmp_path / "python" / "w.duckdb"), _tables(tmp_path / "fast" / "w.duckdb")
     for table in TABLES:
         assert fast[table] == python[table], table
@@ -153,6 +161,52 @@ def test_scale_sample_loads_the_same(tmp_path, monkeypatch):
         path.unlink()
     taken = _compare(inbox, tmp_path, monkeypatch)
     assert len(taken) == len(list((inbox / "submissions").glob("*/*.csv")))
+
+
+def test_awkward_csvs_in_one_batch_load_the_same(tmp_path, monkeypatch):
+    """All the awkward CSVs in one batch: those of one shape share a read_csv, and each that is not
+    regular (or breaks read_csv) goes to the Python reader alone; the rest load as Python loads them."""
+    from tests.test_ingest_batches import BREAKS_READ_CSV
+
+    files, regular = {}, set()
+    for i, (name, (text, encoding, fast)) in enumerate(AWKWARD.items(), start=1):
+        for unit in ("郑州市", "开封市"):  # two of each: every shape has company
+            rel = f"submissions/{i}/{unit}.csv"
+            files[rel] = text.encode(encoding)
+            if fast:
+                regular.add(rel)
+    files["submissions/90/郑州市.csv"] = BREAKS_READ_CSV
+    files["submissions/90/开封市.csv"] = AWKWARD["CRLF line ends"][0].replace("\r\n", "\n").encode()
+    regular.add("submissions/90/开封市.csv")
+    inbox = _inbox(tmp_path / "inbox", files)
+    taken = {Path(t).name for t in _compare(inbox, tmp_path, monkeypatch, batched=True)}
+    stored = {rel: __import__("hashlib").sha256(data).hexdigest() for rel, data in files.items()}
+    assert {rel for rel in files if any(name.startswith(stored[rel]) for name in taken)} >= regular
+    assert not any(name.startswith(stored["submissions/90/郑州市.csv"]) for name in taken)
+
+
+def test_scale_sample_in_batches_loads_the_same(tmp_path, monkeypatch):
+    """Files of thousands of rows read together (both cores at work): row numbers still count each
+    file's own lines, codes shared across units are found within a batch as across batches."""
+    from sanpi.sample.scale import generate_scaled
+
+    inbox = tmp_path / "inbox"
+    generate_scaled(inbox, 150000)
+    shutil.rmtree(inbox / "bulletins", ignore_errors=True)
+    for path in (inbox / "submissions").glob("*/*.xlsx"):
+        path.unlink()
+    csvs = sorted((inbox / "submissions").glob("*/*.csv"))
+    # A project of one unit submitted by another too (code_in_two_units, inside one batch), a
+    # duplicate and a rejected row in files that are otherwise regular.
+    for path, extra in ((csvs[1], "9999,{code},他市项目,县,业,签约一批,2\n"), (csvs[2], "9998,{code},重复,县,业,签约一批,1\n"
+                         "9997,X-DUP,甲,县,业,开工一批,1\n9996,X-DUP,乙,县,业,开工一批,2\n9995,X-BAD,丙,县,业,开工,待定\n")):
+        code = csvs[0].read_text(encoding="utf-8-sig").splitlines()[1].split(",")[1]
+        path.write_text(path.read_text(encoding="utf-8-sig") + extra.format(code=code), encoding="utf-8-sig")
+    taken = _compare(inbox, tmp_path, monkeypatch, batched=True)
+    assert len(taken) == len(csvs)
+    with duckdb.connect(str(tmp_path / "fast" / "w.duckdb"), read_only=True) as con:
+        findings = dict(con.execute("""SELECT finding, count(*) FROM raw.submission_findings GROUP BY 1""").fetchall())
+    assert findings.get("code_in_two_units", 0) >= 1 and findings.get("duplicate_project", 0) >= 1
 
 
 def test_stable_characters_are_what_nfkc_leaves_alone():

@@ -3,9 +3,10 @@ finding, so that loading a file costs in proportion to its own rows, not to all 
 
 Per connection, in memory: the hash of every project code in raw.submission_rows with the hash of
 the one unit that submitted it (0 when several did), in sorted segments merged like a binary counter
-(O(log n) segments). Built once from the table; each loaded file adds its rows. It only ever says
-"maybe" too often (hash collisions, rows deleted since): a "maybe" runs the exact query. It is
-rebuilt whenever the table holds other rows than it expects (another writer, a rolled-back load).
+(O(log n) segments). Built once from the table; each loaded file adds its codes (the loader counts
+the rows it inserts). It only ever says "maybe" too often (hash collisions, rows deleted since, rows
+of files not yet checked): a "maybe" runs the exact query. It is rebuilt whenever the table holds
+another number of rows than it expects (another writer, a rolled-back load).
 """
 from __future__ import annotations
 
@@ -69,22 +70,34 @@ def _hashes(con, where: str = "", params: list | None = None) -> tuple[np.ndarra
     return (np.asarray(got["code"], dtype=np.uint64), np.asarray(got["unit"], dtype=np.uint64))
 
 
+def inserted(con: duckdb.DuckDBPyConnection, rows: int) -> None:
+    """Rows just inserted into raw.submission_rows whose codes file_may_clash will be given (a batch
+    of fast CSVs inserts several files' rows at once, before their files are checked one by one)."""
+    index = _INDEXES.get(con)
+    if index is not None:
+        index.rows += rows
+
+
 def file_may_clash(con: duckdb.DuckDBPyConnection, file_sha256: str, file_path: str, city_code: str,
-                   new_rows: int) -> bool:
+                   codes: np.ndarray | None = None) -> bool:
     """Whether some code of this just-inserted file may also be another unit's (exactly: False means
-    no other unit's row, current or not, has any of its codes). Adds the file to the index."""
+    no other unit's row, current or not, has any of its codes). Adds the file to the index. `codes`:
+    hash(project_code) of the file's rows with a code, when the caller has them (else read here)."""
     index = _INDEXES.get(con)
     total, unit = con.execute("SELECT (SELECT count(*) FROM raw.submission_rows), hash(CAST(? AS VARCHAR))",
                               [city_code]).fetchone()
     unit = np.uint64(unit)
-    if index is None or index.rows + new_rows != total:
-        index = CodeIndex(0)
-        codes, units = _hashes(con, "AND NOT (file_sha256 = ? AND file_path = ?)", [file_sha256, file_path])
-        index.add(codes, units, total - new_rows)
+    if index is None or index.rows != total:
+        # Every row but the file's own: rows of files loaded after it in its batch, already inserted,
+        # can only make a "maybe" of what is not a clash.
+        index = CodeIndex(total)
+        others, units = _hashes(con, "AND NOT (file_sha256 = ? AND file_path = ?)", [file_sha256, file_path])
+        index.add(others, units, 0)
         _INDEXES[con] = index
-    codes, units = _hashes(con, "AND file_sha256 = ? AND file_path = ?", [file_sha256, file_path])
+    if codes is None:
+        codes, _ = _hashes(con, "AND file_sha256 = ? AND file_path = ?", [file_sha256, file_path])
     # hash 0 is the "several units" mark: a unit hashing to 0 makes every match a maybe (still exact).
     # Sorted, unique queries: searchsorted then walks each segment once instead of jumping at random.
     maybe = unit == _MANY or index.maybe_clash(np.unique(codes), unit)
-    index.add(codes, units, new_rows)
+    index.add(codes, np.full(len(codes), unit, dtype=np.uint64), 0)
     return maybe

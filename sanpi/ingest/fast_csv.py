@@ -15,8 +15,10 @@ import csv
 import io
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Sequence
 
 import duckdb
+import numpy as np
 
 from sanpi.ingest.tables import (MAX_PLAUSIBLE_YI, MIN_PLAUSIBLE_YI, ReadResult, _Header, _header, _Table,
                                  duplicate_messages, raw_values_json)
@@ -55,17 +57,57 @@ def _norm_sql(column: str) -> str:
     return f"regexp_replace({translated}, '[{_re2_class(ASCII_WHITESPACE)}]+', '', 'g')"
 
 
+@dataclass(frozen=True)
+class Source:
+    """A CSV to load and where its rows go."""
+    path: str        # the stored copy read_csv reads: the very bytes hashed
+    data: bytes
+    sha256: str
+    file_path: str   # the inbox path recorded with its rows
+    round_no: int
+    city_code: str
+
+
+@dataclass
+class _Shape:
+    """What Python learns of a CSV before DuckDB reads it; files of one shape share one read_csv."""
+    delimiter: str
+    first: list[str]
+    header: _Header
+    plain: bool
+    totals_possible: bool   # 计 somewhere in the file
+    lines: int
+
+    @property
+    def key(self) -> tuple:
+        return self.delimiter, tuple(self.first), self.plain, self.totals_possible
+
+
+@dataclass
+class _Group:
+    """Files of one shape, read by one read_csv into one temporary table and inserted by one statement
+    (at the first of them the loader writes; the others' rows are in raw.submission_rows by then)."""
+    table: str
+    insert_sql: str = ""
+    rows: int = 0
+    inserted: bool = False
+
+
 @dataclass
 class Prepared:
-    """A CSV read and typed in temporary tables; what the insert needs."""
-    result: ReadResult   # quarantined rows and findings; the typed rows wait in _fast_typed
-    insert_sql: str
+    """One file of a group, read, typed and checked: what its load writes besides its rows."""
+    result: ReadResult   # quarantined rows and findings; the typed rows wait in the group's table
+    rows: int            # rows it loads
+    codes: np.ndarray    # hash(project_code) of those rows that have a code (for code_index)
+    group: _Group
 
 
 @dataclass
 class FastRead:
-    result: ReadResult   # rows empty: the typed rows are in raw.submission_rows already
+    result: ReadResult   # rows empty: the typed rows are in raw.submission_rows
     rows_loaded: int
+    codes: np.ndarray
+    inserted: int        # rows this call inserted: the whole group's at its first file, else 0
 
     @property
     def rows_read(self) -> int:
@@ -106,9 +148,7 @@ def _plain_file(data: bytes) -> bool:
     return not body.translate(None, _PLAIN_BYTES)
 
 
-def prepare(con: duckdb.DuckDBPyConnection, path: str, data: bytes) -> Prepared | None:
-    """Read and type a CSV into a temporary table, outside any transaction (a read_csv error would
-    abort it). None when the file is not regular; then nothing is left behind."""
+def _shape(data: bytes) -> _Shape | None:
     found = _dialect_and_header(data)
     if found is None:
         return None
@@ -116,32 +156,67 @@ def prepare(con: duckdb.DuckDBPyConnection, path: str, data: bytes) -> Prepared 
     header = _header(first)
     if header is None or header.factor is None or header.factor not in _FACTORS:
         return None
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     carriage = data.count(b"\r")
     if carriage and carriage != data.count(b"\r\n"):
         return None  # a lone \r: Python's reader ends a record there, maybe not DuckDB's
-    prepared = None
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    return _Shape(dialect.delimiter, first, header, _plain_file(data), "计".encode() in data, lines)
+
+
+_tables = 0
+
+
+def prepare(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> list[Prepared | None]:
+    """Read, type and check CSVs in temporary tables, outside any transaction (a read_csv error would
+    abort it). Files of one shape (delimiter, header record, anything to normalise or not) go through
+    one read_csv: a statement per file cost ~300 statements per campaign, and one statement over many
+    files keeps both cores busy. None for a file that is not regular: the caller reads it with the
+    Python reader. discard() drops the tables."""
+    out: list[Prepared | None] = [None] * len(sources)
+    shapes = [_shape(s.data) for s in sources]
+    groups: dict[tuple, list[int]] = {}
+    for i, shape in enumerate(shapes):
+        if shape is not None:
+            groups.setdefault(shape.key, []).append(i)
+    for members in groups.values():
+        got = _try_group(con, [sources[i] for i in members], [shapes[i] for i in members])
+        if got is None and len(members) > 1:
+            # read_csv refused one of them (strict mode): each on its own, so that only it goes to Python.
+            got = [(_try_group(con, [sources[i]], [shapes[i]]) or [None])[0] for i in members]
+        for i, prepared in zip(members, got or [None]):
+            out[i] = prepared
+    return out
+
+
+def _try_group(con, sources: list[Source], shapes: list[_Shape]) -> list[Prepared | None] | None:
+    global _tables
+    _tables += 1
+    table = f"_fast_typed_{_tables}"
     try:
-        plain = _plain_file(data)
-        con.execute(_typed_sql(header, len(first), plain), [path, dialect.delimiter])
-        prepared = _check(con, header, first, lines, plain)
+        return _prepare_group(con, table, sources, shapes)
     except duckdb.Error:
-        prepared = None
-    finally:
-        if prepared is None:
-            discard(con)
-    return prepared
+        for t in (table, f"{table}_files"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+        return None
 
 
-def insert(con: duckdb.DuckDBPyConnection, prepared: Prepared, sha256: str, file_path: str, round_no: int,
-           city_code: str) -> FastRead:
-    """The typed rows into raw.submission_rows (inside the caller's transaction)."""
-    loaded = con.execute(prepared.insert_sql, [sha256, file_path, round_no, city_code]).fetchone()[0]
-    return FastRead(prepared.result, loaded)
+def insert(con: duckdb.DuckDBPyConnection, prepared: Prepared) -> FastRead:
+    """The file's typed rows into raw.submission_rows (inside the caller's transaction): at the
+    group's first file, the rows of every file of the group."""
+    group, inserted = prepared.group, 0
+    if not group.inserted:
+        inserted = con.execute(group.insert_sql).fetchone()[0]
+        group.inserted = True
+        if inserted != group.rows:
+            raise RuntimeError(f"fast CSV path inserted {inserted} rows, expected {group.rows}")
+    return FastRead(prepared.result, prepared.rows, prepared.codes, inserted)
 
 
 def discard(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DROP TABLE IF EXISTS _fast_typed")
+    """Drop every table prepare() made on this connection."""
+    for (table,) in con.execute("""SELECT table_name FROM duckdb_tables()
+                                   WHERE temporary AND starts_with(table_name, '_fast_typed_')""").fetchall():
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _normed(header: _Header, plain: bool):
@@ -155,36 +230,43 @@ def _normed(header: _Header, plain: bool):
     return normed
 
 
-def _typed_sql(header: _Header, width: int, plain: bool) -> str:
-    """read_csv (every cell text) to one row per record: the cells the header names (as read and, when
-    the file needs it, normalised) and the verdicts. Row ids number the records in file order
-    (insertion order is preserved)."""
+def _typed_sql(table: str, header: _Header, width: int, plain: bool, totals_possible: bool) -> str:
+    """read_csv of a list of files (every cell text) to one row per record: the file's index in the
+    list, the cells the header names (as read and, when the files need it, normalised) and the
+    verdicts. Row ids number the records in the files' order (insertion order is preserved)."""
     cells = [f"c{i}" for i in range(width)]
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in cells) + "}"
     mapped = [f"c{i}" for i in header.columns]
     if plain:  # nothing to normalise in the whole file
         every = cells
         normed_cte = "SELECT *, true AS safe FROM cells"
-        kept = ", ".join(mapped)
+        kept = ", ".join(["f"] + mapped)
     else:
         every = [f"n{c[1:]}" for c in cells]
         concat = " || ".join(cells)
         norm_cols = ", ".join(f"CASE WHEN plain THEN {c} ELSE {_norm_sql(c)} END AS n{c[1:]}" for c in cells)
         normed_cte = f"""SELECT *, plain OR NOT regexp_matches({concat}, '{_SAFE}') AS safe, {norm_cols}
                          FROM (SELECT *, NOT regexp_matches({concat}, '{_PLAIN}') AS plain FROM cells)"""
-        kept = ", ".join(mapped + [f"n{c[1:]}" for c in mapped])
+        kept = ", ".join(["f"] + mapped + [f"n{c[1:]}" for c in mapped])
     normed = _normed(header, plain)
     name, inv, stage, code = normed("project_name"), normed("investment"), normed("stage"), normed("project_code")
     # Distinct non-empty texts of the row (list_distinct leaves NULLs out); most rows show two at once.
     distinct = f"len(list_distinct([{', '.join(f'nullif({c}, {chr(39) * 2})' for c in every)}]))"
+    # (No 计 anywhere in the files: no 合计/小计 label, and 3 contains() per row saved.)
     totals = " OR ".join(f"(contains({normed(c)}, '计') AND regexp_matches({normed(c)}, '合计|总计|共计|小计'))"
-                         for c in ("seq", "project_code", "project_name") if c in header.columns.values()) or "false"
+                         for c in ("seq", "project_code", "project_name")
+                         if totals_possible and c in header.columns.values()) or "false"
     amount_text = f"replace({inv}, ',', '')"
     factor = _FACTORS[header.factor]
+    # Amounts in 亿元 with at most 4 decimals are exact as DECIMAL(18, 4): no 38-digit arithmetic or
+    # rounding for them (the general expression below, 128-bit, costs several times more).
+    amount4 = (f"CASE WHEN regexp_full_match({amount_text}, '[0-9]{{1,14}}(\\.[0-9]{{1,4}})?') "
+               f"THEN CAST({amount_text} AS DECIMAL(18, 4)) END" if header.factor == 1
+               else "CAST(NULL AS DECIMAL(18, 4))")
     return f"""
-        CREATE OR REPLACE TEMP TABLE _fast_typed AS
+        CREATE TEMP TABLE {table} AS
         WITH cells AS (
-            SELECT {', '.join(f"coalesce({c}, '') AS {c}" for c in cells)}
+            SELECT CAST(file_index AS INTEGER) AS f, {', '.join(f"coalesce({c}, '') AS {c}" for c in cells)}
             FROM read_csv(?, header = false, auto_detect = false, delim = ?, quote = '"', escape = '"',
                           columns = {columns}, strict_mode = true, null_padding = false)
         ), normed AS (
@@ -193,91 +275,152 @@ def _typed_sql(header: _Header, width: int, plain: bool) -> str:
             SELECT {kept}, safe,
                    CASE WHEN {name} <> '' AND {inv} <> '' AND {name} <> {inv} THEN 2 ELSE {distinct} END AS texts,
                    {totals} AS total,
-                   CASE WHEN (contains({stage}, '签约'))::INT + (contains({stage}, '开工'))::INT
-                             + (contains({stage}, '投产') OR contains({stage}, '竣工'))::INT = 1
-                        THEN CASE WHEN contains({stage}, '签约') THEN 'signed'
-                                  WHEN contains({stage}, '开工') THEN 'started' ELSE 'production' END
+                   -- the stage labels as written most of the time first: one comparison each
+                   CASE {stage} WHEN '签约一批' THEN 'signed' WHEN '开工一批' THEN 'started'
+                                WHEN '投产一批' THEN 'production' WHEN '' THEN NULL
+                        ELSE CASE WHEN (contains({stage}, '签约'))::INT + (contains({stage}, '开工'))::INT
+                                       + (contains({stage}, '投产') OR contains({stage}, '竣工'))::INT = 1
+                                  THEN CASE WHEN contains({stage}, '签约') THEN 'signed'
+                                            WHEN contains({stage}, '开工') THEN 'started' ELSE 'production' END
+                             END
                    END AS stage_code,
-                   CASE WHEN regexp_full_match({amount_text}, '[0-9]{{1,18}}(\\.[0-9]{{1,12}})?')
+                   {amount4} AS amount4
+            FROM normed
+        ), amounts AS (
+            SELECT *,
+                   CASE WHEN amount4 IS NOT NULL THEN NULL
+                        WHEN regexp_full_match({amount_text}, '[0-9]{{1,18}}(\\.[0-9]{{1,12}})?')
                         THEN CAST({amount_text} AS DECIMAL(30, 12)) * CAST('{factor}' AS DECIMAL(9, 8))
                    END AS amount
-            FROM normed
+            FROM classified
         ), judged AS (
-            SELECT * EXCLUDE (safe, texts, total, amount),
+            SELECT * EXCLUDE (safe, texts, total, amount4, amount),
                    NOT safe OR total OR texts = 1 AS irregular,
                    coalesce(safe AND texts >= 2 AND NOT total AND {name} <> '' AND stage_code IS NOT NULL
-                            AND amount >= {MIN_PLAUSIBLE_YI} AND amount <= {MAX_PLAUSIBLE_YI}, false) AS clean,
+                            AND ((amount4 >= {MIN_PLAUSIBLE_YI} AND amount4 <= {MAX_PLAUSIBLE_YI})
+                                 OR (amount >= {MIN_PLAUSIBLE_YI} AND amount <= {MAX_PLAUSIBLE_YI})), false) AS clean,
                    texts >= 2 AS project_row,
-                   CAST(round_even(amount, 4) AS DECIMAL(18, 4)) AS investment_yi
-            FROM classified
+                   coalesce(amount4, CAST(round_even(amount, 4) AS DECIMAL(18, 4))) AS investment_yi
+            FROM amounts
         )
-        SELECT *, CASE WHEN clean THEN hash(stage_code, CASE WHEN {code} <> '' THEN 'c' || {code} ELSE 'n' || {name} END)
+        SELECT *, CASE WHEN clean THEN hash(stage_code, {code} <> '', CASE WHEN {code} <> '' THEN {code} ELSE {name} END)
                   END AS dup_hash,
                CAST(NULL AS BIGINT) AS duplicate_of
         FROM judged"""
 
 
-def _check(con, header: _Header, first: list[str], lines: int, plain: bool) -> Prepared | None:
-    """Verdicts over the typed rows: the file is regular, the rejected rows are rejected for the
-    Python reader's reasons, duplicates found; then the insert is ready."""
+def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape]) -> list[Prepared | None]:
+    """One read_csv for the group, then verdicts per file: it is regular, its rejected rows are
+    rejected for the Python reader's reasons, its duplicates found; the insert is ready."""
+    header, first, plain = shapes[0].header, shapes[0].first, shapes[0].plain
+    con.execute(_typed_sql(table, header, len(first), plain, shapes[0].totals_possible),
+                [[s.path for s in sources], shapes[0].delimiter])
     normed = _normed(header, plain)
     name, code = normed("project_name"), normed("project_code")
-    raw_select = ", ".join(f"c{i}" for i in header.columns)
-    # The first record is the header (row 1); the others are rows 2, 3, ... in file order.
-    count, base, irregular, nonclean, clean, distinct_clean = con.execute("""
-        SELECT count(*), any_value(b),
-               count(*) FILTER (WHERE rowid > b AND irregular),
-               count(*) FILTER (WHERE rowid > b AND project_row AND NOT clean),
-               count(*) FILTER (WHERE rowid > b AND clean),
-               count(DISTINCT dup_hash) FILTER (WHERE rowid > b AND clean)
-        FROM _fast_typed, (SELECT min(rowid) AS b FROM _fast_typed)""").fetchone()
-    # Every line one record (no quoted line breaks, no blank lines DuckDB would drop), the header
-    # split as Python split it, no row that is not a project row (合计, sections, notes), nothing
-    # SQL cannot normalise.
-    if count != lines or irregular:
-        return None
-    header_row = con.execute(f"SELECT {raw_select} FROM _fast_typed WHERE rowid = ?", [base]).fetchone()
-    if list(header_row) != [first[i] for i in header.columns]:
-        return None
-    row_number = f"(rowid - {base} + 1)"
+    raw = [f"c{i}" for i in header.columns]
+    raw_select = ", ".join(f"x.{c}" for c in raw)
+    expected_header = [first[i] for i in header.columns]
+    # Per file: its first record is the header (row 1), the others rows 2, 3, ... in file order
+    # (rowid follows the files' and their records' order: insertion order is preserved). The header
+    # row's own verdicts are taken out of the counts.
+    stats = {f: rest for f, *rest in con.execute(f"""
+        SELECT f, count(*), min(rowid),
+               count(*) FILTER (WHERE irregular), count(*) FILTER (WHERE project_row AND NOT clean),
+               count(*) FILTER (WHERE clean), count(DISTINCT dup_hash) FILTER (WHERE clean),
+               arg_min([{', '.join(raw)}], rowid), arg_min(irregular, rowid),
+               arg_min(project_row AND NOT clean, rowid)
+        FROM {table} GROUP BY f""").fetchall()}
+    ok: dict[int, list] = {}
+    for f, shape in enumerate(shapes):
+        if f not in stats:
+            continue
+        count, base, irregular, nonclean, clean, distinct, header_row, header_irregular, header_nonclean = stats[f]
+        # Every line one record (no quoted line breaks, no blank lines DuckDB would drop), the header
+        # split as Python split it, no row that is not a project row (合计, sections, notes), nothing
+        # SQL cannot normalise.
+        if count == shape.lines and irregular == int(header_irregular) and header_row == expected_header:
+            ok[f] = [base, nonclean - int(header_nonclean), clean, distinct]
+    files = f"{table}_files"
+    con.execute(f"CREATE TEMP TABLE {files} (f INTEGER, base BIGINT, sha256 VARCHAR, file_path VARCHAR, "
+                f"round_no INTEGER, city_code VARCHAR)")
+    con.executemany(f"INSERT INTO {files} VALUES (?, ?, ?, ?, ?, ?)",
+                    [[f, ok[f][0], sources[f].sha256, sources[f].file_path, sources[f].round_no,
+                      sources[f].city_code] for f in ok])
+    row_number = "(x.rowid - files.base + 1)"
     dup_key = f"CASE WHEN {code} <> '' THEN 'c' || {code} ELSE 'n' || {name} END"
-    if distinct_clean < clean:  # (hash collisions only send more files down this exact path)
+
+    def listed(fs) -> str:
+        return ", ".join(str(f) for f in sorted(fs))
+
+    with_duplicates = [f for f, (_, _, clean, distinct) in ok.items() if distinct < clean]
+    if with_duplicates:  # (hash collisions only send more files down this exact path)
         # A project listed twice in one stage: the first listing loads, later ones are duplicates.
-        con.execute(f"""UPDATE _fast_typed SET duplicate_of = d.first_row
-                        FROM (SELECT rowid AS id, {row_number} AS number,
-                                     min({row_number}) OVER (PARTITION BY stage_code, {dup_key}) AS first_row
-                              FROM _fast_typed WHERE clean AND rowid > {base}) d
-                        WHERE _fast_typed.rowid = d.id AND d.number > d.first_row""")
-    out = ReadResult()
-    if nonclean:
+        con.execute(f"""UPDATE {table} SET duplicate_of = d.first_row
+                        FROM (SELECT x.rowid AS id, {row_number} AS number,
+                                     min({row_number}) OVER (PARTITION BY x.f, stage_code, {dup_key}) AS first_row
+                              FROM {table} x JOIN {files} files USING (f)
+                              WHERE clean AND f IN ({listed(with_duplicates)})) d
+                        WHERE {table}.rowid = d.id AND d.number > d.first_row""")
+    results = {f: ReadResult() for f in ok}
+    with_rejects = [f for f, (_, nonclean, _, _) in ok.items() if nonclean]
+    if with_rejects:
         # Rejected rows: the Python reader's own row code gives the reasons (and must reject them).
-        table = _Table(None, None, out)
-        table.header = header
-        for number, *values in con.execute(f"""SELECT {row_number}, {raw_select} FROM _fast_typed
-                                               WHERE rowid > {base} AND project_row AND NOT clean
-                                               ORDER BY rowid""").fetchall():
-            table.project_row(number, dict(zip(header.columns.values(), values)))
-        if out.rows:
-            return None
-    duplicates = [] if distinct_clean == clean else con.execute(f"""
-        SELECT {row_number}, duplicate_of, {code}, {name}, stage_code, {raw_select}
-        FROM _fast_typed WHERE duplicate_of IS NOT NULL ORDER BY rowid""").fetchall()
-    for number, first_row, project_code, project_name, stage_code, *values in duplicates:
+        tables = {}
+        for f, number, *values in con.execute(f"""
+                SELECT f, {row_number}, {raw_select} FROM {table} x JOIN {files} files USING (f)
+                WHERE f IN ({listed(with_rejects)}) AND x.rowid > files.base AND project_row AND NOT clean
+                ORDER BY x.rowid""").fetchall():
+            if f not in tables:
+                tables[f] = _Table(None, None, results[f])
+                tables[f].header = header
+            tables[f].project_row(number, dict(zip(header.columns.values(), values)))
+        for f in with_rejects:
+            if results[f].rows:  # Python would load a row SQL rejects: Python reads the file
+                del ok[f]
+    duplicates = [] if not with_duplicates else con.execute(f"""
+        SELECT f, {row_number}, duplicate_of, {code}, {name}, stage_code, {raw_select}
+        FROM {table} x JOIN {files} files USING (f)
+        WHERE f IN ({listed(set(with_duplicates) & set(ok))}) AND duplicate_of IS NOT NULL
+        ORDER BY x.rowid""").fetchall()
+    loaded = {f: ok[f][2] for f in ok}
+    for f, number, first_row, project_code, project_name, stage_code, *values in duplicates:
+        out = results[f]
         detail, column, reason = duplicate_messages(first_row, project_code or None, project_name, stage_code)
         out.findings.append({"sheet": None, "row_number": number, "finding": "duplicate_project",
                              "detail": detail, "expected": None, "actual": None})
         out.quarantined.append({"sheet": None, "row_number": number, "column_name": column,
                                 "raw_values": raw_values_json(dict(zip(header.columns.values(), values))),
                                 "reason": reason})
-    out.quarantined.sort(key=lambda q: q["row_number"])
+        loaded[f] -= 1
+    dropped = set(range(len(sources))) - set(ok)
+    if dropped:
+        con.execute(f"DELETE FROM {files} WHERE f IN ({listed(dropped)})")
+    codes: dict[int, np.ndarray] = {}
+    if ok and "project_code" in header.columns.values():
+        got = con.execute(f"""SELECT f, hash({code}) AS code FROM {table} x JOIN {files} files USING (f)
+                              WHERE clean AND duplicate_of IS NULL AND {code} <> ''""").fetchnumpy()
+        fs, hashes = np.asarray(got["f"]), np.asarray(got["code"], dtype=np.uint64)
+        order = np.argsort(fs, kind="stable")
+        fs, hashes = fs[order], hashes[order]
+        for f in ok:
+            lo, hi = np.searchsorted(fs, f, "left"), np.searchsorted(fs, f, "right")
+            codes[f] = hashes[lo:hi]
 
     def optional(col: str) -> str:
         return f"nullif({normed(col)}, '')" if col in header.columns.values() else "NULL"
 
-    insert_sql = f"""
+    group = _Group(table, rows=sum(loaded.values()))
+    group.insert_sql = f"""
         INSERT INTO raw.submission_rows (file_sha256, file_path, sheet, row_number, round_no, city_code,
             stage_code, project_code, project_name, county, sector_label, investment_yi, enterprise)
-        SELECT ?, ?, NULL, {row_number}, ?, ?, stage_code, {optional('project_code')}, {name},
-               {optional('county')}, {optional('sector_label')}, investment_yi, {optional('enterprise')}
-        FROM _fast_typed WHERE rowid > {base} AND clean AND duplicate_of IS NULL"""
-    return Prepared(out, insert_sql)
+        SELECT files.sha256, files.file_path, NULL, {row_number}, files.round_no, files.city_code, stage_code,
+               {optional('project_code')}, {name}, {optional('county')}, {optional('sector_label')},
+               investment_yi, {optional('enterprise')}
+        FROM {table} x JOIN {files} files USING (f)
+        WHERE x.rowid > files.base AND clean AND duplicate_of IS NULL"""
+    empty = np.zeros(0, dtype=np.uint64)
+    prepared: list[Prepared | None] = [None] * len(sources)
+    for f in ok:
+        results[f].quarantined.sort(key=lambda q: q["row_number"])
+        prepared[f] = Prepared(results[f], loaded[f], codes.get(f, empty), group)
+    return prepared

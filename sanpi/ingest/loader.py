@@ -180,10 +180,11 @@ def _record(con, f: InboxFile, sha256: str, counts: _Counts, source_root: str, s
          counts.quarantined, counts.skipped, stamp, source_root, str(stored)])
 
 
-def _codes_in_other_units(con, f: InboxFile, sha256: str, new_rows: int) -> list[dict]:
+def _codes_in_other_units(con, f: InboxFile, sha256: str, codes) -> list[dict]:
     """The same project code submitted by another unit (in any current file) is a finding. The exact
-    query reads all history: it runs only when the in-memory index of codes says a clash is possible."""
-    if not code_index.file_may_clash(con, sha256, f.rel_path, f.city_code, new_rows):
+    query reads all history: it runs only when the in-memory index of codes says a clash is possible.
+    Only files recorded in the manifest count: rows of later files of a batch, inserted already, do not."""
+    if not code_index.file_may_clash(con, sha256, f.rel_path, f.city_code, codes):
         return []
     clashes = con.execute(
         """SELECT DISTINCT r.sheet, r.row_number, r.project_code, o.city_code, o.file_path
@@ -217,20 +218,32 @@ def _insert_findings(con, f: InboxFile, sha256: str, findings: list[dict]) -> No
 FAST_CSV = True
 
 
-def _prepare_fast_csv(con, f: InboxFile, data: bytes, stored: Path) -> fast_csv.Prepared | None:
-    """The DuckDB-native path for a regular CSV of a known round and unit (None: read it in Python).
+def _prepare_fast_csvs(con, pending: Sequence["_Pending"], store: Path) -> list[fast_csv.Prepared | None]:
+    """The DuckDB-native path for the regular CSVs of a known round and unit among new files (None:
+    read it in Python), read and checked outside any transaction (a read_csv error would abort it).
     read_csv reads the stored copy: the very bytes hashed, whatever happens to the inbox meanwhile."""
-    if (not FAST_CSV or f.kind != "submission" or f.path.suffix.lower() not in (".csv", ".txt")
-            or f.round_no is None or f.city_code is None):
-        return None
-    return fast_csv.prepare(con, str(stored), data)
+    sources, at = [], []
+    for i, p in enumerate(pending):
+        f = p.f
+        if (FAST_CSV and p.previous is None and f.kind == "submission"
+                and f.path.suffix.lower() in (".csv", ".txt") and f.round_no is not None and f.city_code is not None):
+            stored = store_raw_bytes(p.data, p.sha256, f.path.suffix, store)
+            sources.append(fast_csv.Source(str(stored), p.data, p.sha256, f.rel_path, f.round_no, f.city_code))
+            at.append(i)
+    prepared: list[fast_csv.Prepared | None] = [None] * len(pending)
+    if sources:
+        for i, got in zip(at, fast_csv.prepare(con, sources)):
+            prepared[i] = got
+    return prepared
 
 
 def _load_submission(con, f: InboxFile, data: bytes, sha256: str, prepared: fast_csv.Prepared | None,
                      stamp: datetime) -> _Counts:
-    fast = None if prepared is None else fast_csv.insert(con, prepared, sha256, f.rel_path, f.round_no, f.city_code)
+    fast = None if prepared is None else fast_csv.insert(con, prepared)
+    codes = None
     if fast is not None:
-        result, rows_read, rows_loaded = fast.result, fast.rows_read, fast.rows_loaded
+        result, rows_read, rows_loaded, codes = fast.result, fast.rows_read, fast.rows_loaded, fast.codes
+        code_index.inserted(con, fast.inserted)
     else:
         try:
             result = _read_submission_file(f, data)
@@ -248,10 +261,11 @@ def _load_submission(con, f: InboxFile, data: bytes, sha256: str, prepared: fast
         rows.insert(5, "city_code", f.city_code)
         _insert_frame(con, "raw.submission_rows", rows, {"investment_yi": "DECIMAL(18, 4)"})
         rows_read, rows_loaded = result.rows_read, len(result.rows)
+        code_index.inserted(con, rows_loaded)
     if result.quarantined:
         _insert_frame(con, "raw.quarantine", _quarantine_rows(f, sha256, result, stamp),
                       {"quarantined_at": "TIMESTAMPTZ"})
-    findings = result.findings + (_codes_in_other_units(con, f, sha256, rows_loaded) if rows_loaded else [])
+    findings = result.findings + (_codes_in_other_units(con, f, sha256, codes) if rows_loaded else [])
     _insert_findings(con, f, sha256, findings)
     return _Counts(f.round_no, rows_read, rows_loaded, len(result.quarantined),
                    result.rows_skipped, sum(x["finding"] not in INFORMATIONAL_FINDINGS for x in findings))
@@ -325,26 +339,18 @@ def _begin(con, f: InboxFile) -> _Pending:
     return _Pending(f, data, sha256, _previous_load(con, f, sha256), _stamp())
 
 
-def _write(con, p: _Pending, source_root: str, store: Path, prepare_in_transaction: bool,
-           prepared: fast_csv.Prepared | None = None) -> LoadOutcome:
+def _write(con, p: _Pending, source_root: str, store: Path, prepared: fast_csv.Prepared | None) -> LoadOutcome:
     """Everything one file writes, inside the caller's transaction (a new or reverted file)."""
     f, data, sha256, stamp = p.f, p.data, p.sha256, p.stamp
     if p.previous == "reverted":
         return _reinstate(con, f, sha256, stamp)
     stored = store_raw_bytes(data, sha256, f.path.suffix, store)
-    if prepare_in_transaction:
-        # A read_csv error aborts the batch's transaction (prepare then raises): load_files rolls
-        # the batch back and loads its files one per transaction, preparing outside it.
-        prepared = _prepare_fast_csv(con, f, data, stored)
     if f.kind == "bulletin":
         counts = _load_bulletin(con, f, data, sha256, stamp)
     else:
         counts = _load_submission(con, f, data, sha256, prepared, stamp)
     superseded = _supersede(con, f, counts.round_no, sha256, stamp)
     _record(con, f, sha256, counts, source_root, stored, stamp)
-    if prepared is not None and prepare_in_transaction:
-        # (On an error the batch's ROLLBACK takes the temp table with it; see _load_batch.)
-        fast_csv.discard(con)
     notes = []
     if counts.quarantined:
         notes.append(f"{counts.quarantined} row(s) quarantined")
@@ -364,21 +370,18 @@ def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, st
     p = _begin(con, f)
     if p.previous == "same":
         return LoadOutcome(f.rel_path, f.kind, "unchanged")
-    prepared = None
-    if p.previous is None:
-        # Read and typed before the transaction: a read_csv error there would abort it.
-        prepared = _prepare_fast_csv(con, f, p.data, store_raw_bytes(p.data, p.sha256, f.path.suffix, store))
     try:
+        # Read and typed before the transaction: a read_csv error there would abort it.
+        prepared = _prepare_fast_csvs(con, [p], store)[0]
         con.execute("BEGIN TRANSACTION")
         try:
-            outcome = _write(con, p, source_root, store, prepare_in_transaction=False, prepared=prepared)
+            outcome = _write(con, p, source_root, store, prepared)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     finally:
-        if prepared is not None:
-            fast_csv.discard(con)
+        fast_csv.discard(con)
     return outcome
 
 
@@ -403,25 +406,29 @@ def _batches(files: Sequence[InboxFile], max_bytes: int, max_files: int):
 
 
 def _load_batch(con, batch: Sequence[InboxFile], source_root: str, store: Path) -> list[LoadOutcome]:
-    """The files of one batch in one transaction: all committed, or (when anything raises) none."""
+    """The files of one batch in one transaction: all committed, or (when anything raises) none.
+    Each file's bytes are read and compared with earlier loads first (paths are unique in a batch, so
+    no file of it changes what another one finds there), and its regular CSVs read and checked
+    together, before the transaction."""
     outcomes = []
-    con.execute("BEGIN TRANSACTION")
     try:
-        for f in batch:
-            p = _begin(con, f)
-            if p.previous == "same":
-                outcomes.append(LoadOutcome(f.rel_path, f.kind, "unchanged"))
-            else:
-                outcomes.append(_write(con, p, source_root, store, prepare_in_transaction=True))
-        con.execute("COMMIT")
-    except BaseException:
+        pending = [_begin(con, f) for f in batch]
+        prepared = _prepare_fast_csvs(con, pending, store)
+        con.execute("BEGIN TRANSACTION")
         try:
+            for p, ready in zip(pending, prepared):
+                if p.previous == "same":
+                    outcomes.append(LoadOutcome(p.f.rel_path, p.f.kind, "unchanged"))
+                else:
+                    outcomes.append(_write(con, p, source_root, store, ready))
+            con.execute("COMMIT")
+        except BaseException:
             con.execute("ROLLBACK")
-        finally:
-            fast_csv.discard(con)  # a temp table created in the transaction went with it; IF EXISTS
             # The in-memory code index has seen rows that are gone: rebuild it from the table.
             code_index._INDEXES.pop(con, None)
-        raise
+            raise
+    finally:
+        fast_csv.discard(con)
     return outcomes
 
 
