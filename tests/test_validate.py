@@ -162,16 +162,22 @@ BREAKAGES = (
 
 
 def test_one_statement_per_unexpected_rows_query_stores_what_gx_s_own_metrics_do(warehouse_copy, monkeypatch):
-    from sanpi.validate import gx_duckdb
+    from sanpi.validate import gx_duckdb, prefetch, runner
+    from sanpi.validate.suites import SUITES
 
     break_it(warehouse_copy, *BREAKAGES)
-    one = run_validation(get_settings(), "one_statement")
+    one = run_validation(get_settings(), "one_statement")  # statements prefetched while GX imports
+    assert prefetch.last.served == len(prefetch.last.statements) == \
+        sum(len(s.unexpected_rows_queries()) for s in SUITES)  # GX built every statement the same
+    monkeypatch.setattr(runner, "PREFETCH", False)
+    run_validation(get_settings(), "not_prefetched")
     monkeypatch.setattr(gx_duckdb, "ONE_STATEMENT", False)
     two = run_validation(get_settings(), "gx_statements")
     monkeypatch.setattr(gx_duckdb, "ONE_STATEMENT", True)
     gx_duckdb.enable()
     assert not one.success and len(one.findings) > 20  # warnings cut at 200 rows included
-    assert _stored(warehouse_copy, "one_statement") == _stored(warehouse_copy, "gx_statements")
+    assert _stored(warehouse_copy, "one_statement") == _stored(warehouse_copy, "gx_statements") == \
+        _stored(warehouse_copy, "not_prefetched")
     assert {k: (v.success, len(v.failed)) for k, v in one.suites.items()} == \
         {k: (v.success, len(v.failed)) for k, v in two.suites.items()}
 
@@ -248,3 +254,25 @@ def test_gx_imports_without_scipy_stats_and_altair_which_still_work_when_used():
     out = subprocess.run([sys.executable, "-c", DEFERRED_PROBE], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["{'scipy.stats':", "'_Deferred',", "'altair':", "'_Deferred'}", "0.693147", "0.5",
                            "Chart", "module", "module"]
+
+
+def test_the_suites_declared_without_gx_are_the_tracked_gx_project_s():
+    """suites.py declares expectations without importing GX; built, they are the suites stored in the
+    repository's GX project (expectations/gx), so that project is what a run validates with."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sanpi.validate.runner import _signature
+    from sanpi.validate.suites import SUITES
+
+    probe = "import sys, sanpi.validate.suites; print('great_expectations' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() \
+        == "False"
+    project = Path(__file__).resolve().parents[1] / "expectations" / "gx" / "expectations"
+    for suite in SUITES:
+        stored = json.loads((project / f"{suite.name}.json").read_text(encoding="utf-8"))["expectations"]
+        stored = sorted(({k: v for k, v in e.items() if k != "id"} for e in stored),
+                        key=lambda c: json.dumps(c, sort_keys=True, default=str))
+        assert _signature(suite.build()) == stored, suite.name

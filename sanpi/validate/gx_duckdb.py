@@ -11,7 +11,8 @@ DuckDB lets a process hold a file with one configuration only, and other process
 An UnexpectedRowsExpectation needs two metrics, the count of its rows and the rows themselves (up to
 200), and GX runs its query once for each: on large tables the checks cost twice what they need to.
 `enable()` also gives DuckDB one statement for both (the first 200 rows, each carrying the total count
-from a window), run by whichever metric GX asks for first.
+from a window), run by whichever metric GX asks for first, or taken from prefetch.py when the runner
+started that very statement while GX was importing.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from great_expectations.constants import MAX_RESULT_RECORDS
 from great_expectations.core.metric_domain_types import MetricDomainTypes
 from great_expectations.execution_engine.sqlalchemy_execution_engine import SqlAlchemyExecutionEngine
 from great_expectations.expectations import registry
+
+from sanpi.validate import prefetch
 
 
 class _DuckDBDialect(str):
@@ -50,7 +53,7 @@ def _track(connection) -> None:
 
 UNEXPECTED_ROWS_METRICS = ("unexpected_rows_query.row_count", "unexpected_rows_query.table")
 ONE_STATEMENT = True  # False: GX's own two statements (tests compare the two)
-_TOTAL = "__sanpi_unexpected_row_count"
+_TOTAL = prefetch.TOTAL
 
 
 def _unexpected_rows(cls, execution_engine, metric_domain_kwargs: dict, metric_value_kwargs: dict) -> tuple:
@@ -63,9 +66,10 @@ def _unexpected_rows(cls, execution_engine, metric_domain_kwargs: dict, metric_v
     pending = execution_engine.__dict__.setdefault("_sanpi_unexpected_rows", {})
     if query in pending:
         return pending.pop(query)
-    result = execution_engine.execute_query(sqlalchemy.text(
-        f'SELECT *, count(*) OVER () AS "{_TOTAL}" FROM ({query}) AS unexpected_rows LIMIT {MAX_RESULT_RECORDS}'))
-    rows = [row._asdict() for row in result.fetchall()]
+    text = prefetch.statement(query, MAX_RESULT_RECORDS)
+    rows = prefetch.take(text)
+    if rows is None:
+        rows = [row._asdict() for row in execution_engine.execute_query(sqlalchemy.text(text)).fetchall()]
     count = int(rows[0][_TOTAL]) if rows else 0
     for row in rows:
         del row[_TOTAL]

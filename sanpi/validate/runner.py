@@ -31,6 +31,7 @@ log = logging.getLogger("sanpi.validate")
 DATASOURCE = "warehouse"
 CHECKPOINT = "sanpi_checkpoint"
 URL_VARIABLE = "SANPI_GX_WAREHOUSE_URL"
+PREFETCH = True  # False: GX runs every statement itself (tests compare the two)
 
 DQ_DDL = """
 CREATE SCHEMA IF NOT EXISTS dq;
@@ -257,15 +258,23 @@ def store_results(con: duckdb.DuckDBPyConnection, results: list[dict], findings:
 
 def run_validation(settings: Settings, run_id: str) -> ValidationReport:
     """Run every suite through the checkpoint inside DuckDB; store results and findings."""
-    from great_expectations.core.run_identifier import RunIdentifier
-
-    from sanpi.validate import gx_duckdb
-    from sanpi.validate.suites import SUITES  # imports GX (~5 s): only when validating
+    from sanpi.validate import prefetch
+    from sanpi.validate.suites import SUITES
 
     quiet_telemetry()
-    gx_duckdb.enable()
     os.environ[URL_VARIABLE] = warehouse_url(settings)
-    context = _context(settings)
+    if PREFETCH:  # the unexpected-rows queries run while GX imports (~1.6 s) and loads its project
+        prefetch.start(os.environ[URL_VARIABLE], SUITES)
+    try:
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        from sanpi.validate import gx_duckdb  # imports GX: only when validating
+
+        gx_duckdb.enable()
+        context = _context(settings)
+    except BaseException:
+        prefetch.stop()
+        raise
     changed: set[str] = set()
     try:
         # Some checks compare the asset with other marts on purpose; GX prints a note for each one
@@ -275,6 +284,7 @@ def run_validation(settings: Settings, run_id: str) -> ValidationReport:
             definitions = [_validation_definition(context, datasource, spec, changed) for spec in SUITES]
             result = _checkpoint(context, definitions).run(run_id=RunIdentifier(run_name=run_id))
     finally:
+        prefetch.stop()
         gx_duckdb.release()  # before this process opens the file to write
     if changed or not all(v.success for v in result.run_results.values()):
         with contextlib.redirect_stdout(io.StringIO()):

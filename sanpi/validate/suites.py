@@ -8,15 +8,14 @@ info lists what could not be checked (e.g. rounds without a bulletin figure: unc
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
-
-import great_expectations.expectations as gxe
-from great_expectations.expectations.metadata_types import FailureSeverity
 
 from sanpi.reference import units
 
-CRITICAL, WARNING, INFO = FailureSeverity.CRITICAL, FailureSeverity.WARNING, FailureSeverity.INFO
+# GX's FailureSeverity values. The suites are declared without importing GX (~1.6 s), so the runner can
+# start their queries while GX is still importing; Expectation.build() makes the GX objects.
+CRITICAL, WARNING, INFO = "critical", "warning", "info"
 PROJECT_CODE_PATTERN = r"^\d{6}-R\d{2,}-\d{4,}$"
 STAGES = ["signed", "started", "production"]
 MAX_PLAUSIBLE_PROJECT_YI = 3000   # one project above this many 亿元: a unit error, not a project
@@ -46,17 +45,44 @@ def finding_rows(select_from_where: str) -> str:
        CAST(expected AS DOUBLE) AS expected, detail FROM ({select_from_where}) AS finding"""
 
 
-def unexpected(description: str, query: str, severity=CRITICAL) -> gxe.UnexpectedRowsExpectation:
-    return gxe.UnexpectedRowsExpectation(description=description, unexpected_rows_query=finding_rows(query),
-                                         severity=severity)
+@dataclass(frozen=True)
+class Expectation:
+    """One GX expectation as declared: its class in great_expectations.expectations and its arguments."""
+    kind: str
+    kwargs: dict = field(default_factory=dict)
+
+    def build(self):
+        import great_expectations.expectations as gxe
+        from great_expectations.expectations.metadata_types import FailureSeverity
+
+        kwargs = dict(self.kwargs)
+        kwargs["severity"] = FailureSeverity(kwargs["severity"])
+        return getattr(gxe, self.kind)(**kwargs)
+
+
+def expect(kind: str, severity: str = CRITICAL, **kwargs) -> Expectation:
+    return Expectation(kind, {**kwargs, "severity": severity})
+
+
+def unexpected(description: str, query: str, severity=CRITICAL) -> Expectation:
+    return expect("UnexpectedRowsExpectation", severity, description=description,
+                  unexpected_rows_query=finding_rows(query))
 
 
 @dataclass(frozen=True)
 class Suite:
     name: str
     asset_query: str                 # the rows the suite is about ({batch} in its queries)
-    build: Callable[[], list]
+    declare: Callable[[], list]      # -> [Expectation]
     description: str
+
+    def build(self) -> list:
+        """The suite's GX expectation objects (imports GX)."""
+        return [e.build() for e in self.declare()]
+
+    def unexpected_rows_queries(self) -> list[str]:
+        """The suite's unexpected-rows queries ({batch} not substituted), in order, without GX."""
+        return [e.kwargs["unexpected_rows_query"] for e in self.declare() if e.kind == "UnexpectedRowsExpectation"]
 
 
 # -- reconciliation -----------------------------------------------------------------------------------
@@ -119,7 +145,7 @@ FROM bands b"""
 def reconciliation_expectations() -> list:
     band_match = qualified_match("observed", "expected", "tolerance", "qualifier")
     return [
-        gxe.ExpectTableRowCountToBeBetween(min_value=1, severity=CRITICAL),
+        expect("ExpectTableRowCountToBeBetween", CRITICAL, min_value=1),
         unexpected("Σ city project counts = the provincial count, for every round and stage",
                    _RECONCILED.format(table="{batch}", measure="project_count")),
         unexpected("Σ city 亿元 = the provincial 亿元 within the bulletin's rounding (约: 1%, 超: at least)",
@@ -163,13 +189,13 @@ def reconciliation_expectations() -> list:
 def submissions_expectations() -> list:
     unit_codes = sorted(u.code for u in units())
     return [
-        *(gxe.ExpectColumnValuesToNotBeNull(column=c, severity=CRITICAL)
+        *(expect("ExpectColumnValuesToNotBeNull", CRITICAL, column=c)
           for c in ("round_no", "city_code", "stage_code", "project_name", "investment_yi")),
-        gxe.ExpectColumnValuesToBeInSet(column="stage_code", value_set=STAGES, severity=CRITICAL),
-        gxe.ExpectColumnValuesToBeInSet(column="city_code", value_set=unit_codes, severity=CRITICAL),
-        gxe.ExpectColumnValuesToNotBeInSet(column="sector_code", value_set=["unknown"], severity=WARNING),
-        gxe.ExpectColumnValuesToBeBetween(column="investment_yi", min_value=0, strict_min=True,
-                                          max_value=MAX_PLAUSIBLE_PROJECT_YI, severity=CRITICAL),
+        expect("ExpectColumnValuesToBeInSet", CRITICAL, column="stage_code", value_set=STAGES),
+        expect("ExpectColumnValuesToBeInSet", CRITICAL, column="city_code", value_set=unit_codes),
+        expect("ExpectColumnValuesToNotBeInSet", WARNING, column="sector_code", value_set=["unknown"]),
+        expect("ExpectColumnValuesToBeBetween", CRITICAL, column="investment_yi", min_value=0, strict_min=True,
+               max_value=MAX_PLAUSIBLE_PROJECT_YI),
         unexpected("project codes follow the campaign's format",
                    f"""SELECT round_no, stage_code, city_code AS unit, 'project_code' AS measure, NULL AS observed,
                               NULL AS expected, 'project code ' || project_code || ' of ' || project_name AS detail
@@ -201,14 +227,14 @@ def submissions_expectations() -> list:
 # -- bulletins ---------------------------------------------------------------------------------------
 def bulletins_expectations() -> list:
     return [
-        *(gxe.ExpectColumnValuesToNotBeNull(column=c, severity=CRITICAL)
+        *(expect("ExpectColumnValuesToNotBeNull", CRITICAL, column=c)
           for c in ("file_path", "file_sha256", "unit", "measure", "value")),
-        gxe.ExpectColumnValuesToNotBeNull(column="source_text", severity=WARNING),
-        gxe.ExpectColumnValuesToBeInSet(column="qualifier", value_set=["exact", "approx", "lower_bound"],
-                                        severity=CRITICAL),
-        gxe.ExpectColumnValuesToBeInSet(column="measure", value_set=["project_count", "investment_yi"],
-                                        severity=CRITICAL),
-        gxe.ExpectColumnValuesToBeBetween(column="value", min_value=0, strict_min=True, severity=CRITICAL),
+        expect("ExpectColumnValuesToNotBeNull", WARNING, column="source_text"),
+        expect("ExpectColumnValuesToBeInSet", CRITICAL, column="qualifier",
+               value_set=["exact", "approx", "lower_bound"]),
+        expect("ExpectColumnValuesToBeInSet", CRITICAL, column="measure",
+               value_set=["project_count", "investment_yi"]),
+        expect("ExpectColumnValuesToBeBetween", CRITICAL, column="value", min_value=0, strict_min=True),
         unexpected("a provincial bulletin gives figures for every stage its round had",
                    """WITH had AS (SELECT DISTINCT round_no, stage_code FROM marts.fct_city_round_stage
                                    WHERE project_count > 0),
