@@ -319,7 +319,8 @@ def test_build_succeeds_with_only_the_intended_warnings(built):
     assert not {name for name, status in statuses.items() if status in ("error", "fail", "skipped")}
     # the unit tests and the children-sum-to-parent tests ran and passed
     for name in ("fct_city_round_stage_sums_and_zero_fills", "rpt_reconciliation_status_and_tolerance",
-                 "fct_project_lifecycle_steps_and_stalls", "rpt_lifecycle_conversion_shares_and_medians",
+                 "fct_project_lifecycle_steps_and_stalls", "int_project_lifecycles_steps",
+                 "rpt_lifecycle_conversion_shares_and_medians",
                  "dim_project_history_versions", "int_project_identities_by_code_and_name",
                  "int_bulletin_figure_agreement_within_rounding",
                  "project_stage_counts_sum_to_city_round_stage", "project_stage_amounts_sum_to_city_round_stage",
@@ -666,13 +667,16 @@ def test_every_model_and_column_is_described(built):
 # --------------------------------------------------------------------------- incremental builds
 
 def _tables(con, catalog: str) -> list[tuple[str, str]]:
+    # the marts' views too: fct_project_lifecycle is a view over the incremental int_project_lifecycles
     return rows(con, f"""select table_schema, table_name from information_schema.tables
-                         where table_catalog = '{catalog}' and table_type = 'BASE TABLE'
-                           and table_schema in ('intermediate', 'marts') order by all""")
+                         where table_catalog = '{catalog}'
+                           and (table_type = 'BASE TABLE' and table_schema in ('intermediate', 'marts')
+                                or table_type = 'VIEW' and table_schema = 'marts') order by all""")
 
 
 def _differences(incremental: Path, full: Path) -> dict[str, int]:
-    """Rows in one warehouse's intermediate and mart tables and not in the other's (multisets)."""
+    """Rows in one warehouse's intermediate and mart tables (and mart views) and not in the other's
+    (multisets)."""
     con = duckdb.connect()
     try:
         con.execute(f"attach '{incremental}' as inc (read_only); attach '{full}' as ful (read_only)")

@@ -147,3 +147,58 @@
         {% do return(relation) %}
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    Lifecycles (int_project_lifecycles) are kept by lifecycle key. A lifecycle changes when one of
+    its rows does (its project-stage rows in a changed round: now, from fct_project_stage, or before,
+    within the first..last round the stored row spans) or when its members do: a project that joins
+    or leaves it, or changes its match method (member_key_hash against int_project_identities). The
+    keys to rebuild go to incremental_state.<model>__lifecycles and their rows are deleted; the model
+    selects those lifecycles again (incremental_lifecycles_filter). Without state: all rows.
+-#}
+{#- Only members without a code are hashed: a coded project is always its own lifecycle (it joins or
+    leaves one only with its rows, in a changed round); NULL when the lifecycle has no such member. -#}
+{% macro lifecycle_member_hash(project_key, match_method) -%}
+    bit_xor(hash({{ project_key }} || '|' || {{ match_method }})) filter (where {{ match_method }} <> 'project_code')
+{%- endmacro %}
+
+{% macro delete_incremental_lifecycles() %}
+    {% if execute and this is not none and is_incremental() %}
+        {% if round_state_exists() %}
+            {% set keys = incremental_state_schema() ~ '.' ~ this.identifier ~ '__lifecycles' %}
+            create schema if not exists {{ incremental_state_schema() }};
+            create or replace table {{ keys }} as
+            with changed_rounds as ({{ changed_rounds_sql() }}),
+            members as (
+                select lifecycle_key, {{ lifecycle_member_hash('project_key', 'match_method') }} as member_key_hash
+                from {{ ref('int_project_identities') }}
+                where match_method <> 'project_code'
+                group by lifecycle_key
+            )
+            select lifecycle_key
+            from {{ ref('fct_project_stage') }}
+            where round_no in (select round_no from changed_rounds)
+            union
+            select l.lifecycle_key
+            from {{ this }} as l
+            join changed_rounds as c on c.round_no between l.first_round_no and l.last_round_no
+            union
+            select lifecycle_key
+            from members
+            full outer join (select lifecycle_key, member_key_hash from {{ this }} where member_key_hash is not null) as built
+                using (lifecycle_key)
+            where members.member_key_hash is distinct from built.member_key_hash;
+            delete from {{ this }} where lifecycle_key in (select lifecycle_key from {{ keys }})
+        {% else %}
+            delete from {{ this }}
+        {% endif %}
+    {% endif %}
+{% endmacro %}
+
+{% macro incremental_lifecycles_filter(column='lifecycle_key') -%}
+    {% if this is not none and is_incremental() and round_state_exists() -%}
+        {{ column }} in (select lifecycle_key from {{ incremental_state_schema() }}.{{ this.identifier }}__lifecycles)
+    {%- else -%}
+        true
+    {%- endif %}
+{%- endmacro %}

@@ -43,7 +43,8 @@ round_listing as (
     select
         lifecycle_key,
         round_no,
-        first(investment_yi order by stage_order desc, project_key) as investment_yi
+        -- the first row by stage_order desc, project_key (unique in a lifecycle's round), unsorted
+        arg_min_null(investment_yi, {'s': -stage_order, 'k': project_key}) as investment_yi
     from stages
     group by lifecycle_key, round_no
 ),

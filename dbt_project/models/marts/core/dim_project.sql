@@ -4,7 +4,8 @@
 -- listed without a code can be the same project as a coded one: see int_project_identities);
 -- dim_project_history keeps the earlier values of the attributes.
 -- Kept by project: a run rebuilds the projects listed in a changed round, now or before (within
--- first..last round), and those whose lifecycle key or match method changed.
+-- first..last round), and those whose lifecycle key or match method changed (only a project without
+-- a code can: a coded one is always its own lifecycle, by project_code).
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -13,8 +14,9 @@
         'select d.project_key from ' ~ this ~ ' as d join changed_rounds as c
            on c.round_no between d.first_round_no and d.last_round_no
          union
-         select d.project_key from ' ~ this ~ ' as d join ' ~ ref('int_project_identities') ~ ' as i
-           using (project_key)
+         select d.project_key
+         from (select project_key, lifecycle_key, match_method from ' ~ this ~ ' where project_code is null) as d
+         join ' ~ ref('int_project_identities') ~ ' as i using (project_key)
          where d.lifecycle_key is distinct from i.lifecycle_key
             or d.match_method is distinct from i.match_method') }}"""
 ) }}

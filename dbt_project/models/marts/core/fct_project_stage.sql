@@ -4,6 +4,8 @@
 -- project through the rounds (fct_project_lifecycle); size_band_code is the band of this row's amount.
 -- Kept by project (is_carried_over looks at the project's other rounds): a run rebuilds the rows of
 -- the projects listed in a changed round, now or before, and of those whose lifecycle key changed.
+-- Only a project without a code can change lifecycle (a coded project is its own lifecycle, and its
+-- key, md5 of the code, is never that of a codeless one), so only those rows are compared.
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -12,7 +14,7 @@
         'select project_key from ' ~ this ~ ' where round_no in (select round_no from changed_rounds)
          union
          select f.project_key
-         from (select distinct project_key, lifecycle_key from ' ~ this ~ ') as f
+         from (select distinct project_key, lifecycle_key from ' ~ this ~ ' where project_code is null) as f
          join ' ~ ref('int_project_identities') ~ ' as i using (project_key)
          where f.lifecycle_key is distinct from i.lifecycle_key') }}"""
 ) }}

@@ -52,6 +52,19 @@ name_candidates as (
     join projects as c on c.project_key = m.candidate_project_key
 ),
 
+-- coded projects listed under more than one city or name: min <> max is count(distinct) > 1 without
+-- the distinct, so only these few projects' rows go through the ordered aggregates below
+several as (
+    select
+        project_key,
+        min(city_code) <> max(city_code)                                 as has_several_cities,
+        min(project_name_normalized) <> max(project_name_normalized)     as has_several_names
+    from stages
+    where project_code is not null
+    group by project_key
+    having has_several_cities or has_several_names
+),
+
 code_cities as (
     select
         project_key,
@@ -59,8 +72,8 @@ code_cities as (
         string_agg(distinct city_code, ', ' order by city_code)   as city_codes
     from stages
     where project_code is not null
+      and project_key in (select project_key from several where has_several_cities)
     group by project_key
-    having count(distinct city_code) > 1
 ),
 
 code_names as (
@@ -74,8 +87,8 @@ code_names as (
             first(project_name_normalized order by round_no desc)) as name_similarity
     from stages
     where project_code is not null
+      and project_key in (select project_key from several where has_several_names)
     group by project_key
-    having count(distinct project_name_normalized) > 1
 )
 
 select * from name_candidates where issue is not null

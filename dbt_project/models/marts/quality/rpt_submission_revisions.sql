@@ -15,6 +15,14 @@ aliases as (
     select unit_alias, unit_code from {{ ref('int_unit_aliases_unnested') }}
 ),
 
+-- the projects of the versions compared (a version that has a previous one, and that previous one):
+-- the rows of files never revised, most of the history, are not keyed and summed on every build
+compared_files as (
+    select file_sha256 from versions where previous_file_sha256 is not null
+    union
+    select previous_file_sha256 from versions where previous_file_sha256 is not null
+),
+
 version_projects as (
     select
         file_sha256,
@@ -22,6 +30,7 @@ version_projects as (
         stage_code,
         sum(investment_yi) as investment_yi
     from {{ ref('stg_raw__submission_rows_all_versions') }}
+    where file_sha256 in (select file_sha256 from compared_files)
     group by all
 ),
 
