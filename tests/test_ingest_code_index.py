@@ -89,4 +89,23 @@ def test_segments_answer_like_a_set():
         index.add(arr, np.full(len(codes), unit, dtype=np.uint64), len(codes))
         for c in codes:
             seen.setdefault(c, set()).add(unit)
-    assert len(index.segments) <= 8
+    assert np.count_nonzero(index.keys) == len(seen) and len(index.keys) <= 4 * max(len(seen), 1 << 11)
+
+
+def test_table_grows_and_collides_like_a_set():
+    """Codes that share their low bits (one slot for all of them) and a table that grows many times."""
+    rng = np.random.default_rng(3)
+    index = code_index.CodeIndex(0)
+    seen: dict[int, set[int]] = {}
+    for step in range(40):
+        n = int(rng.integers(0, 3000))
+        codes = np.concatenate([rng.integers(0, 2**63, size=n, dtype=np.uint64),
+                                (rng.integers(0, 50, size=20, dtype=np.uint64) << np.uint64(40)),
+                                np.zeros(step % 2, dtype=np.uint64)])
+        unit = int(rng.integers(1, 4))
+        expected = any(seen.get(int(c), set()) - {unit} for c in codes)
+        assert index.maybe_clash(codes, np.uint64(unit)) == expected, step
+        index.add(codes, np.full(len(codes), unit, dtype=np.uint64), 0)
+        for c in codes:
+            seen.setdefault(int(c), set()).add(unit)
+    assert np.count_nonzero(index.keys) == len(seen)

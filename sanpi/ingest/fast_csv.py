@@ -343,9 +343,12 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape])
     files = f"{table}_files"
     con.execute(f"CREATE TEMP TABLE {files} (f INTEGER, base BIGINT, sha256 VARCHAR, file_path VARCHAR, "
                 f"round_no INTEGER, city_code VARCHAR)")
-    con.executemany(f"INSERT INTO {files} VALUES (?, ?, ?, ?, ?, ?)",
-                    [[f, ok[f][0], sources[f].sha256, sources[f].file_path, sources[f].round_no,
-                      sources[f].city_code] for f in ok])
+    # (One statement: executemany costs a statement per row.)
+    if ok:
+        con.execute(f"INSERT INTO {files} SELECT unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?)",
+                    [list(ok), [ok[f][0] for f in ok], [sources[f].sha256 for f in ok],
+                     [sources[f].file_path for f in ok], [sources[f].round_no for f in ok],
+                     [sources[f].city_code for f in ok]])
     row_number = "(x.rowid - files.base + 1)"
     dup_key = f"CASE WHEN {code} <> '' THEN 'c' || {code} ELSE 'n' || {name} END"
 

@@ -86,17 +86,47 @@ def _previous_load(con: duckdb.DuckDBPyConnection, f: InboxFile, sha256: str) ->
     sent as another unit's file are that unit's load."""
     rows = con.execute("""SELECT sha256 FROM raw.load_manifest WHERE file_path = ?
                           ORDER BY loaded_at DESC""", [f.rel_path]).fetchall()
-    if not any(r[0] == sha256 for r in rows):
+    return _previous([r[0] for r in rows], sha256)
+
+
+def _previous(history: list[str], sha256: str) -> str | None:
+    """_previous_load's verdict from the path's loads, latest first."""
+    if sha256 not in history:
         return None
-    return "same" if rows[0][0] == sha256 else "reverted"
+    return "same" if history[0] == sha256 else "reverted"
 
 
-def _reinstate(con, f: InboxFile, sha256: str, stamp: datetime) -> LoadOutcome:
+def _previous_loads(con, files: Sequence[InboxFile]) -> dict[str, list[str]]:
+    """_previous_load's query for a batch at once (its paths are distinct, so no file of the batch
+    changes what another one finds): each path's loads, latest first."""
+    return dict(con.execute("""SELECT file_path, list(sha256 ORDER BY loaded_at DESC) FROM raw.load_manifest
+                               WHERE file_path IN (SELECT unnest(CAST(? AS VARCHAR[]))) GROUP BY file_path""",
+                            [[f.rel_path for f in files]]).fetchall())
+
+
+@dataclass
+class _Batch:
+    """What a batch's transaction knows without asking again: the manifest's current versions (keys
+    as _supersede matches them; a superset, so only a key missing here skips the query), and whether
+    the code index was checked against the table in this transaction."""
+    current: set
+    index_checked: bool = False
+
+    @classmethod
+    def of(cls, con) -> "_Batch":
+        current = set()
+        for kind, path, round_no, city in con.execute("""SELECT kind, file_path, round_no, city_code
+                                                         FROM raw.load_manifest WHERE superseded_at IS NULL""").fetchall():
+            current.update({(kind, "path", path), (kind, "unit", round_no, city)})
+        return cls(current)
+
+
+def _reinstate(con, f: InboxFile, sha256: str, stamp: datetime, batch: _Batch | None = None) -> LoadOutcome:
     """A file changed back to bytes loaded before: that earlier version becomes current again.
     Inside the caller's transaction."""
     round_no = con.execute("SELECT max(round_no) FROM raw.load_manifest WHERE file_path = ? AND sha256 = ?",
                            [f.rel_path, sha256]).fetchall()[0][0]
-    _supersede(con, f, round_no, sha256, stamp)
+    _supersede(con, f, round_no, sha256, stamp, batch)
     # It becomes this path's latest load again, so the next run sees it as unchanged.
     con.execute(f"""UPDATE raw.load_manifest SET superseded_at = NULL, loaded_at = {_TS}
                     WHERE file_path = ? AND sha256 = ?""", [stamp, f.rel_path, sha256])
@@ -140,16 +170,22 @@ def _read_submission_file(f: InboxFile, data: bytes) -> ReadResult:
     return result
 
 
-def _supersede(con, f: InboxFile, round_no: int | None, sha256: str, stamp: datetime) -> int:
+def _supersede(con, f: InboxFile, round_no: int | None, sha256: str, stamp: datetime,
+               batch: _Batch | None = None) -> int:
     """Mark the previous current version superseded. A submission is the same document when round and
     unit match (whatever its file name); a bulletin only when its path matches, because several
     sources for one round are all kept, so that where they disagree the conflict stays visible."""
     if f.kind == "bulletin":
-        where, params = "file_path = ?", [f.rel_path]
+        where, params, key = "file_path = ?", [f.rel_path], (f.kind, "path", f.rel_path)
     elif round_no is not None and f.city_code is not None:
-        where, params = "round_no = ? AND city_code = ?", [round_no, f.city_code]
+        where, params, key = "round_no = ? AND city_code = ?", [round_no, f.city_code], (f.kind, "unit", round_no, f.city_code)
     else:
         return 0
+    if batch is not None:
+        if key not in batch.current:
+            batch.current.add(key)   # this file's version is current from now on
+            return 0
+        batch.current.add(key)
     condition = f"kind = ? AND {where} AND superseded_at IS NULL AND sha256 <> ?"
     # Most files supersede nothing: a read is cheaper than an UPDATE that finds no row.
     if not con.execute(f"SELECT count(*) FROM raw.load_manifest WHERE {condition}",
@@ -180,11 +216,15 @@ def _record(con, f: InboxFile, sha256: str, counts: _Counts, source_root: str, s
          counts.quarantined, counts.skipped, stamp, source_root, str(stored)])
 
 
-def _codes_in_other_units(con, f: InboxFile, sha256: str, codes) -> list[dict]:
+def _codes_in_other_units(con, f: InboxFile, sha256: str, codes, batch: _Batch | None = None) -> list[dict]:
     """The same project code submitted by another unit (in any current file) is a finding. The exact
     query reads all history: it runs only when the in-memory index of codes says a clash is possible.
     Only files recorded in the manifest count: rows of later files of a batch, inserted already, do not."""
-    if not code_index.file_may_clash(con, sha256, f.rel_path, f.city_code, codes):
+    # In a batch's transaction only its own inserts change the table: checked once is enough.
+    verify = batch is None or not batch.index_checked
+    if batch is not None:
+        batch.index_checked = True
+    if not code_index.file_may_clash(con, sha256, f.rel_path, f.city_code, codes, verify):
         return []
     clashes = con.execute(
         """SELECT DISTINCT r.sheet, r.row_number, r.project_code, o.city_code, o.file_path
@@ -238,7 +278,7 @@ def _prepare_fast_csvs(con, pending: Sequence["_Pending"], store: Path) -> list[
 
 
 def _load_submission(con, f: InboxFile, data: bytes, sha256: str, prepared: fast_csv.Prepared | None,
-                     stamp: datetime) -> _Counts:
+                     stamp: datetime, batch: _Batch | None = None) -> _Counts:
     fast = None if prepared is None else fast_csv.insert(con, prepared)
     codes = None
     if fast is not None:
@@ -265,7 +305,7 @@ def _load_submission(con, f: InboxFile, data: bytes, sha256: str, prepared: fast
     if result.quarantined:
         _insert_frame(con, "raw.quarantine", _quarantine_rows(f, sha256, result, stamp),
                       {"quarantined_at": "TIMESTAMPTZ"})
-    findings = result.findings + (_codes_in_other_units(con, f, sha256, codes) if rows_loaded else [])
+    findings = result.findings + (_codes_in_other_units(con, f, sha256, codes, batch) if rows_loaded else [])
     _insert_findings(con, f, sha256, findings)
     return _Counts(f.round_no, rows_read, rows_loaded, len(result.quarantined),
                    result.rows_skipped, sum(x["finding"] not in INFORMATIONAL_FINDINGS for x in findings))
@@ -333,23 +373,25 @@ class _Pending:
     stamp: datetime
 
 
-def _begin(con, f: InboxFile) -> _Pending:
+def _begin(con, f: InboxFile, history: dict[str, list[str]] | None = None) -> _Pending:
     data = f.path.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
-    return _Pending(f, data, sha256, _previous_load(con, f, sha256), _stamp())
+    previous = _previous_load(con, f, sha256) if history is None else _previous(history.get(f.rel_path, []), sha256)
+    return _Pending(f, data, sha256, previous, _stamp())
 
 
-def _write(con, p: _Pending, source_root: str, store: Path, prepared: fast_csv.Prepared | None) -> LoadOutcome:
+def _write(con, p: _Pending, source_root: str, store: Path, prepared: fast_csv.Prepared | None,
+           batch: _Batch | None = None) -> LoadOutcome:
     """Everything one file writes, inside the caller's transaction (a new or reverted file)."""
     f, data, sha256, stamp = p.f, p.data, p.sha256, p.stamp
     if p.previous == "reverted":
-        return _reinstate(con, f, sha256, stamp)
+        return _reinstate(con, f, sha256, stamp, batch)
     stored = store_raw_bytes(data, sha256, f.path.suffix, store)
     if f.kind == "bulletin":
         counts = _load_bulletin(con, f, data, sha256, stamp)
     else:
-        counts = _load_submission(con, f, data, sha256, prepared, stamp)
-    superseded = _supersede(con, f, counts.round_no, sha256, stamp)
+        counts = _load_submission(con, f, data, sha256, prepared, stamp, batch)
+    superseded = _supersede(con, f, counts.round_no, sha256, stamp, batch)
     _record(con, f, sha256, counts, source_root, stored, stamp)
     notes = []
     if counts.quarantined:
@@ -412,15 +454,17 @@ def _load_batch(con, batch: Sequence[InboxFile], source_root: str, store: Path) 
     together, before the transaction."""
     outcomes = []
     try:
-        pending = [_begin(con, f) for f in batch]
+        history = _previous_loads(con, batch)
+        pending = [_begin(con, f, history) for f in batch]
         prepared = _prepare_fast_csvs(con, pending, store)
         con.execute("BEGIN TRANSACTION")
         try:
+            known = _Batch.of(con)
             for p, ready in zip(pending, prepared):
                 if p.previous == "same":
                     outcomes.append(LoadOutcome(p.f.rel_path, p.f.kind, "unchanged"))
                 else:
-                    outcomes.append(_write(con, p, source_root, store, ready))
+                    outcomes.append(_write(con, p, source_root, store, ready, known))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
