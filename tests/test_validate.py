@@ -276,3 +276,23 @@ def test_the_suites_declared_without_gx_are_the_tracked_gx_project_s():
         stored = sorted(({k: v for k, v in e.items() if k != "id"} for e in stored),
                         key=lambda c: json.dumps(c, sort_keys=True, default=str))
         assert _signature(suite.build()) == stored, suite.name
+
+
+def test_stored_validation_results_are_pruned_to_the_newest_runs(warehouse_copy, monkeypatch):
+    from sanpi.validate import runner
+
+    monkeypatch.setattr(runner, "KEEP_RUNS", 2)
+    for run_id in ("first", "second", "third"):
+        assert run_validation(get_settings(), run_id).success
+    break_it(warehouse_copy, "UPDATE marts.fct_bulletin_figure SET file_sha256 = NULL WHERE round_no = 4")
+    assert run_validation(get_settings(), "failing").data_docs
+    gx_dir = get_settings().gx_dir / "gx" / "uncommitted"
+    for suite in ("reconciliation", "submissions", "bulletins", "warehouse"):
+        assert sorted(p.name for p in (gx_dir / "validations" / suite).iterdir()) == ["failing", "third"]
+        # pages: the first run's (a new project) went with it; passing runs since rendered none
+        assert [p.name for p in (gx_dir / "data_docs" / "local_site" / "validations" / suite).iterdir()] == ["failing"]
+    index = (gx_dir / "data_docs" / "local_site" / "index.html").read_text(encoding="utf-8")
+    assert "/failing/" in index and "/first/" not in index and "/second/" not in index
+    with duckdb.connect(str(warehouse_copy), read_only=True) as con:  # the warehouse keeps every run
+        assert con.sql("""SELECT count(DISTINCT run_id) FROM dq.validation_results
+                          WHERE run_id IN ('first', 'second', 'third', 'failing')""").fetchall() == [(4,)]

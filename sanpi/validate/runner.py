@@ -5,7 +5,8 @@ and the checkpoint are written there once and rewritten only when their definiti
 The datasource reads the warehouse read-only through `${SANPI_GX_WAREHOUSE_URL}` (which also carries
 DuckDB's memory cap), so the stored project is the same on every machine. Results go to
 dq.validation_results (one row per expectation) and dq.validation_findings (one row per offending row:
-round, stage, unit, observed, expected), and to GX's validation results store.
+round, stage, unit, observed, expected), and to GX's validation results store, which keeps the newest
+KEEP_RUNS runs of each suite.
 
 Data Docs are rebuilt only when an expectation failed or a suite changed: rendering the site costs more
 than the checks themselves on the campaign's data, and a passing run has nothing new to show.
@@ -17,8 +18,10 @@ import io
 import json
 import logging
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import urlencode
 
 import duckdb
@@ -32,6 +35,7 @@ DATASOURCE = "warehouse"
 CHECKPOINT = "sanpi_checkpoint"
 URL_VARIABLE = "SANPI_GX_WAREHOUSE_URL"
 PREFETCH = True  # False: GX runs every statement itself (tests compare the two)
+KEEP_RUNS = 30   # GX validation results kept per suite; dq.validation_results keeps every run
 
 DQ_DDL = """
 CREATE SCHEMA IF NOT EXISTS dq;
@@ -204,6 +208,27 @@ def _update_data_docs(context, result) -> None:
     context.build_data_docs(resource_identifiers=identifiers)
 
 
+def prune_results(root: Path, keep: int) -> int:
+    """Delete all but the newest `keep` stored validation results of each suite, and their Data Docs
+    pages: GX keeps every run, and the site's index, rebuilt whenever a check fails, reads them all.
+    `root` is the GX project's folder (the context's root directory). Returns how many were deleted."""
+    store = root / "uncommitted" / "validations"
+    site = root / "uncommitted" / "data_docs" / "local_site" / "validations"
+    deleted = 0
+    for suite in (d for d in store.iterdir() if d.is_dir()) if store.is_dir() else ():
+        # <suite>/<run name>/<run time, e.g. 20261128T012851.729531Z>/<batch>.json: the times sort by age
+        runs = sorted((t for r in suite.iterdir() if r.is_dir() for t in r.iterdir() if t.is_dir()),
+                      key=lambda t: t.name, reverse=True)
+        for run in runs[keep:]:
+            page = site / run.relative_to(store)
+            for folder in (run, page):
+                shutil.rmtree(folder, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    folder.parent.rmdir()  # the run name's folder, once empty
+            deleted += 1
+    return deleted
+
+
 def _severity(conf) -> str:
     return str(getattr(conf.severity, "value", conf.severity) or "critical")
 
@@ -286,6 +311,7 @@ def run_validation(settings: Settings, run_id: str) -> ValidationReport:
     finally:
         prefetch.stop()
         gx_duckdb.release()  # before this process opens the file to write
+    prune_results(Path(context.root_directory), KEEP_RUNS)
     if changed or not all(v.success for v in result.run_results.values()):
         with contextlib.redirect_stdout(io.StringIO()):
             _update_data_docs(context, result)
