@@ -699,7 +699,9 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
     12-13 first, then round 16 arrives, then 济源's round-13 file is corrected (superseded by a version
     that drops, changes and adds projects, one of them a codeless listing of a coded project), then
     the original is reinstated, then 郑州's round-16 file gains a coded listing of a project listed
-    without a code in round 13 and another round-16 file is replaced by one without rows."""
+    without a code in round 13 and another round-16 file is replaced by one without rows, then round
+    17 lists a second coded project of that name, so the round-13 listing leaves the lifecycle it
+    had joined although neither of its rounds changed. Every build after the first is incremental."""
     from dataclasses import replace
 
     from sanpi.settings import get_settings
@@ -727,9 +729,11 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
         finally:
             con.close()
 
-    def build_and_compare(step: str, command: str = "run") -> None:
+    def build_and_compare(step: str, command: str = "run", incremental: bool = True) -> None:
         outcome = run_pipeline_dbt(settings, command)
         assert outcome.success, (step, outcome.failures)
+        # the code did not change since the previous build: this one took the incremental path
+        assert ("--full-refresh" not in outcome.command) == incremental, (step, outcome.command)
         reference.warehouse.write_bytes(warehouse.read_bytes())
         full = _invoke(reference, "run", "--full-refresh")
         assert full.success, (step, full.failures)
@@ -739,7 +743,7 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
         "create table hold_rows as select * from raw.submission_rows where round_no = 16",
         "delete from raw.load_manifest where round_no = 16 and kind = 'submission'",
         "delete from raw.submission_rows where round_no = 16")
-    build_and_compare("rounds 12-13", command="build")  # seeds too
+    build_and_compare("rounds 12-13", command="build", incremental=False)  # seeds too; a new warehouse
     sql("insert into raw.load_manifest select * from hold_manifest",
         "insert into raw.submission_rows select * from hold_rows")
     build_and_compare("round 16 added")
@@ -771,6 +775,24 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
         f"rows_quarantined, loaded_at, source_root, stored_path) values ('submissions/16/未知单位.xlsx', "
         f"'s-bad-16-empty', 'submission', 16, '{BAD_CITY}', 0, 0, 0, now(), 'fixture', 'store/empty')")
     build_and_compare("round 16 corrected, a round-16 file emptied", command="build")
+    # round 17: a second coded project named like 郑州无编码项目 makes its match ambiguous, so the
+    # codeless round-13 listing leaves ZZ-09's lifecycle (rounds 13 and 16 unchanged: only the
+    # lifecycle's members tell)
+    sql("insert into raw.load_manifest (file_path, sha256, kind, round_no, city_code, rows_read, rows_loaded, "
+        "rows_quarantined, loaded_at, source_root, stored_path) values ('submissions/17/郑州市.xlsx', "
+        f"'s-zz-17', 'submission', 17, '{ZZ}', 1, 1, 0, now(), 'fixture', 'store/s-zz-17')",
+        "insert into raw.submission_rows (file_sha256, file_path, sheet, row_number, round_no, city_code, "
+        "stage_code, project_code, project_name, county, sector_label, investment_yi) values ('s-zz-17', "
+        f"'submissions/17/郑州市.xlsx', '签约', 2, 17, '{ZZ}', 'signed', 'ZZ-10', '郑州无编码项目', '管城区', "
+        "'新材料', 3)")
+    build_and_compare("round 17 makes a name match ambiguous")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:  # the fixture does what it says: 郑州无编码项目 of round 13 is its own lifecycle again
+        assert rows(con, """select i.match_method, i.exact_candidate_count from intermediate.int_project_identities as i
+                            join marts.fct_project_stage as s using (project_key)
+                            where s.project_code is null and s.project_name = '郑州无编码项目'""") == [("name_in_city", 2)]
+    finally:
+        con.close()
     # nothing new: the next build changes nothing
     before = warehouse.read_bytes()
     reference.warehouse.write_bytes(before)

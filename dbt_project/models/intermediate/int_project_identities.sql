@@ -9,12 +9,23 @@
 {{ config(materialized='table') }}
 
 with projects as (
+    -- a coded project's key is md5 of its code (one code per key) and only its code matters below:
+    -- one distinct pass over the coded rows; city and name are taken for the codeless ones only
+    select distinct
+        project_key,
+        project_code,
+        cast(null as varchar)                   as city_code,
+        cast(null as varchar)                   as project_name_normalized
+    from {{ ref('int_project_stages_deduplicated') }}
+    where project_code is not null
+    union all
     select
         project_key,
-        any_value(project_code)                 as project_code,
+        cast(null as varchar)                   as project_code,
         any_value(city_code)                    as city_code,
         any_value(project_name_normalized)      as project_name_normalized
     from {{ ref('int_project_stages_deduplicated') }}
+    where project_code is null
     group by project_key
 ),
 

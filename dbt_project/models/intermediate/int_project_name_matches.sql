@@ -9,21 +9,18 @@
 -- rpt_lifecycle_uncertain_matches both read it.
 {{ config(materialized='table') }}
 
-with projects as (
-    select distinct project_key, project_code, city_code, project_name_normalized
-    from {{ ref('int_project_stages_deduplicated') }}
-),
-
-codeless as (
+with codeless as (
     select distinct project_key, city_code, project_name_normalized
-    from projects
+    from {{ ref('int_project_stages_deduplicated') }}
     where project_code is null
 ),
 
 coded as (
+    -- only cities with a codeless project can match (both joins below are within a city)
     select distinct project_key, project_code, city_code, project_name_normalized
-    from projects
+    from {{ ref('int_project_stages_deduplicated') }}
     where project_code is not null
+      and city_code in (select city_code from codeless)
 ),
 
 exact_matches as (

@@ -26,6 +26,7 @@ with stages as (
 
 identities as (
     select project_key, lifecycle_key from {{ ref('int_project_identities') }}
+    where {{ incremental_projects_filter() }}
 ),
 
 earlier_started as (

@@ -52,13 +52,14 @@ name_candidates as (
     join projects as c on c.project_key = m.candidate_project_key
 ),
 
--- coded projects listed under more than one city or name: min <> max is count(distinct) > 1 without
--- the distinct, so only these few projects' rows go through the ordered aggregates below
+-- coded projects listed under more than one city or name. A cheap superset first (min <> max of the
+-- values' hashes: different hashes are different values; NULLs hash too), then the exact count(distinct)
+-- and the ordered aggregates on those few projects' rows only.
 several as (
     select
         project_key,
-        min(city_code) <> max(city_code)                                 as has_several_cities,
-        min(project_name_normalized) <> max(project_name_normalized)     as has_several_names
+        min(hash(city_code)) <> max(hash(city_code))                               as has_several_cities,
+        min(hash(project_name_normalized)) <> max(hash(project_name_normalized))   as has_several_names
     from stages
     where project_code is not null
     group by project_key
@@ -74,6 +75,7 @@ code_cities as (
     where project_code is not null
       and project_key in (select project_key from several where has_several_cities)
     group by project_key
+    having count(distinct city_code) > 1
 ),
 
 code_names as (
@@ -89,6 +91,7 @@ code_names as (
     where project_code is not null
       and project_key in (select project_key from several where has_several_names)
     group by project_key
+    having count(distinct project_name_normalized) > 1
 )
 
 select * from name_candidates where issue is not null
