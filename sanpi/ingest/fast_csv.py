@@ -7,6 +7,11 @@ punctuation, full-width ASCII). Rows are read as text by read_csv and typed in S
 are rejected (bad amount, no stage, ...) are passed to the Python reader's own row code so their
 reasons are the same words. Whenever the file is not regular, or a row the SQL would reject is one
 Python would accept, nothing is written and the caller reads the file with the Python reader.
+
+Files of one shape (delimiter, header record, anything to normalise) are read by one read_csv into
+one temporary table, before the loader's transaction, and their rows inserted by one statement when
+the loader writes the first of them; each file keeps its own row numbers, checks, quarantine,
+findings and manifest counts. A file read_csv refuses is retried alone (so only it goes to Python).
 """
 from __future__ import annotations
 
@@ -421,11 +426,13 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape])
         con.execute(f"DELETE FROM {files} WHERE f IN ({listed(dropped)})")
     codes: dict[int, np.ndarray] = {}
     if ok and "project_code" in header.columns.values():
-        got = con.execute(f"""SELECT f, hash({code}) AS code FROM {table} x JOIN {files} files USING (f)
-                              WHERE clean AND duplicate_of IS NULL AND {code} <> ''""").fetchnumpy()
+        # (No join: a plain scan returns the rows in file order, so no sort by file either.)
+        got = con.execute(f"""SELECT f, hash({code}) AS code FROM {table}
+                              WHERE f IN ({listed(ok)}) AND clean AND duplicate_of IS NULL AND {code} <> ''""").fetchnumpy()
         fs, hashes = np.asarray(got["f"]), np.asarray(got["code"], dtype=np.uint64)
-        order = np.argsort(fs, kind="stable")
-        fs, hashes = fs[order], hashes[order]
+        if len(fs) and not bool(np.all(fs[1:] >= fs[:-1])):
+            order = np.argsort(fs, kind="stable")
+            fs, hashes = fs[order], hashes[order]
         for f in ok:
             lo, hi = np.searchsorted(fs, f, "left"), np.searchsorted(fs, f, "right")
             codes[f] = hashes[lo:hi]
