@@ -10,7 +10,8 @@
 --                           (is_complete = every round 1..N published all six figures)
 -- A computed figure matches a stated one when they differ by at most 0.05% of the stated value
 -- (cumulative statements are rounded, e.g. 13.87万亿元, and their decimals are not recorded).
-with stages as (
+-- not materialised: read three times, each reader scans the table itself (no copy of every row)
+with stages as not materialized (
     select s.*, o.stage_order
     from {{ ref('fct_project_stage') }} as s
     join {{ ref('dim_stage') }} as o using (stage_code)

@@ -62,3 +62,7 @@ select
 from stages as s
 left join earlier_started as e using (project_key)
 left join identities as i using (project_key)
+-- Stored in round order: the rows an incremental run deletes (the projects of a new round, listed
+-- mostly in the last few rounds) then lie in the last row groups. Scattered over every row group,
+-- the delete + append made DuckDB's checkpoint rewrite them all (1.5 s at 10^6 rows, 0.07 s sorted).
+order by s.round_no

@@ -9,20 +9,22 @@
 --   code_name_changed          one project code listed under names that are not even similar: merged by
 --                              code, but the code may have been reused for another project
 -- is_merged tells whether the lifecycle treats the two as one project.
-with identities as (
+-- NOT MATERIALIZED: each CTE below is read more than once, and DuckDB would otherwise materialise
+-- it whole (1M project-stage rows at 10^6) instead of scanning only what each reader needs
+with identities as not materialized (
     select * from {{ ref('int_project_identities') }}
 ),
 
-matches as (
+matches as not materialized (
     select * from {{ ref('int_project_name_matches') }}
 ),
 
-projects as (
+projects as not materialized (
     select project_key, project_code, project_name, city_code, county
     from {{ ref('dim_project') }}
 ),
 
-stages as (
+stages as not materialized (
     select project_key, project_code, round_no, city_code, project_name, project_name_normalized
     from {{ ref('int_project_stages_deduplicated') }}
 ),
