@@ -44,14 +44,17 @@ def statement(query: str, limit: int = MAX_ROWS) -> str:
 
 class Prefetch:
     def __init__(self, url: str, statements: list[str]):
-        self.url = url
+        import sqlalchemy
+
         self.statements = statements
+        # The engine (and its dialect, duckdb_engine) is made here, in the calling thread: importing
+        # SQLAlchemy in the thread while the caller imports GX, which imports it too, would race.
+        self._engine = sqlalchemy.create_engine(url, connect_args={"read_only": True})
         self._pending = [(s, Future()) for s in statements]   # in the order GX asks for them
         self._futures: dict[str, list[Future]] = {}
         for s, future in self._pending:
             self._futures.setdefault(s, []).append(future)
         self._stop = threading.Event()
-        self._engine = None
         self.served = 0
         self._thread = threading.Thread(target=self._run, name="sanpi-gx-prefetch", daemon=True)
 
@@ -60,7 +63,6 @@ class Prefetch:
 
         pending = self._pending
         try:
-            self._engine = sqlalchemy.create_engine(self.url, connect_args={"read_only": True})
             with self._engine.connect() as connection:
                 for text, future in pending:
                     if self._stop.is_set() or not future.set_running_or_notify_cancel():
@@ -98,9 +100,7 @@ class Prefetch:
                 future.cancel()
         if self._thread.is_alive():
             self._thread.join()
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        self._engine.dispose()
 
 
 _current: Prefetch | None = None
