@@ -33,7 +33,7 @@ def _findings(con) -> list[tuple]:
                           ORDER BY ALL""").fetchall()
 
 
-def _run(tmp_path, name: str, use_index: bool, monkeypatch) -> tuple[list[tuple], list]:
+def _run(tmp_path, name: str, use_index: bool, monkeypatch, batched: bool = False) -> tuple[list[tuple], list]:
     monkeypatch.setattr(code_index, "file_may_clash", _FILE_MAY_CLASH if use_index else (lambda *a: True))
     inbox = tmp_path / name / "inbox"
     inbox.mkdir(parents=True)
@@ -42,6 +42,10 @@ def _run(tmp_path, name: str, use_index: bool, monkeypatch) -> tuple[list[tuple]
     outcomes = []
 
     def load():
+        if batched:  # batches of two files: the index is built or checked at each batch's start
+            outcomes.extend(o.findings for o in loader.load_files(con, discover(inbox), "inbox",
+                                                                   tmp_path / name / "store", max_files=2))
+            return
         for f in discover(inbox):
             outcomes.append(loader.load_file(con, f, "inbox", tmp_path / name / "store").findings)
 
@@ -51,7 +55,9 @@ def _run(tmp_path, name: str, use_index: bool, monkeypatch) -> tuple[list[tuple]
     load()
     load()  # nothing new
     # 开封市 revises round 1 to take over code C; 郑州市 round 1 stays current with C too.
-    _write(inbox, {"submissions/1/开封市.csv": ["D", "C"], "submissions/3/开封市.csv": ["G", "H"]})
+    # (洛阳市 round 3 shares H with 开封市 round 3: in one batch when batched.)
+    _write(inbox, {"submissions/1/开封市.csv": ["D", "C"], "submissions/3/开封市.csv": ["G", "H"],
+                   "submissions/3/洛阳市.csv": ["H"]})
     load()
     # Another connection loads a file meanwhile: the index must notice rows it did not see added.
     _write(inbox, {"submissions/4/洛阳市.csv": ["Z"]})
@@ -74,6 +80,16 @@ def test_index_gives_the_same_findings(tmp_path, monkeypatch):
     indexed, indexed_outcomes = _run(tmp_path, "indexed", True, monkeypatch)
     assert indexed == exact and indexed_outcomes == exact_outcomes
     assert sum(1 for f in exact if f[3] == "code_in_two_units") >= 4
+
+
+def test_index_gives_the_same_findings_in_batches(tmp_path, monkeypatch):
+    exact, exact_outcomes = _run(tmp_path, "exact", False, monkeypatch, batched=True)
+    indexed, indexed_outcomes = _run(tmp_path, "indexed", True, monkeypatch, batched=True)
+    assert indexed == exact and indexed_outcomes == exact_outcomes
+    assert sum(1 for f in exact if f[3] == "code_in_two_units") >= 5
+    # Batched or not, the same findings.
+    one_by_one, _ = _run(tmp_path, "one_by_one", True, monkeypatch)
+    assert indexed == one_by_one
 
 
 def test_segments_answer_like_a_set():

@@ -56,11 +56,15 @@ class CodeIndex:
             starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
             low, high = np.minimum.reduceat(ids, starts), np.maximum.reduceat(ids, starts)
             keys, ids = keys[starts], np.where(low == high, low, _SEVERAL)
-        if (self.size + len(keys)) * 2 > len(self.keys):
-            self.size = int(np.count_nonzero(self.keys))   # (size counts a code twice when it came twice)
-            if (self.size + len(keys)) * 2 > len(self.keys):
-                self._grow(self.size + len(keys))
+        self.reserve(len(keys))
         self._insert(keys, ids)
+
+    def reserve(self, more: int) -> None:
+        """Room for `more` new codes, at most half full."""
+        if (self.size + more) * 2 > len(self.keys):
+            self.size = int(np.count_nonzero(self.keys))   # (size counts a code twice when it came twice)
+            if (self.size + more) * 2 > len(self.keys):
+                self._grow(self.size + more)
 
     def _grow(self, entries: int) -> None:
         capacity = len(self.keys)
@@ -120,6 +124,20 @@ def _hashes(con, where: str = "", params: list | None = None) -> tuple[np.ndarra
     got = con.execute(f"""SELECT hash(project_code) AS code, hash(city_code) AS unit FROM raw.submission_rows
                           WHERE project_code IS NOT NULL {where}""", params or []).fetchnumpy()
     return (np.asarray(got["code"], dtype=np.uint64), np.asarray(got["unit"], dtype=np.uint64))
+
+
+def ready(con: duckdb.DuckDBPyConnection, expected: int = 0) -> None:
+    """Build or check the index now, before the caller's transaction inserts rows (the caller then
+    passes verify=False): a rebuild reads only the rows already there, where one after a batch's
+    insert read the whole batch's rows and added each file's codes again. Room made at once for
+    `expected` more codes (each growth re-inserts every entry)."""
+    index = _INDEXES.get(con)
+    total = con.execute("SELECT count(*) FROM raw.submission_rows").fetchone()[0]
+    if index is None or index.rows != total:
+        index = CodeIndex(total)
+        index.add(*_hashes(con), 0)
+        _INDEXES[con] = index
+    index.reserve(expected)
 
 
 def inserted(con: duckdb.DuckDBPyConnection, rows: int) -> None:

@@ -433,8 +433,11 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape])
         if len(fs) and not bool(np.all(fs[1:] >= fs[:-1])):
             order = np.argsort(fs, kind="stable")
             fs, hashes = fs[order], hashes[order]
-        for f in ok:
-            lo, hi = np.searchsorted(fs, f, "left"), np.searchsorted(fs, f, "right")
+        # (Every file's bounds in one call: a Python int searched for in the int32 array converted
+        # the whole array each time.)
+        wanted = np.fromiter(ok, dtype=fs.dtype if len(fs) else np.int64, count=len(ok))
+        los, his = np.searchsorted(fs, wanted, "left"), np.searchsorted(fs, wanted, "right")
+        for f, lo, hi in zip(ok, los.tolist(), his.tolist()):
             codes[f] = hashes[lo:hi]
 
     def optional(col: str) -> str:

@@ -460,6 +460,11 @@ def _load_batch(con, batch: Sequence[InboxFile], source_root: str, store: Path) 
         con.execute("BEGIN TRANSACTION")
         try:
             known = _Batch.of(con)
+            if any(p.previous is None and p.f.kind == "submission" for p in pending):
+                # Built or checked before this transaction inserts anything (then not again), with
+                # room for the fast path's rows at once.
+                code_index.ready(con, sum(r.rows for r in prepared if r is not None))
+                known.index_checked = True
             for p, ready in zip(pending, prepared):
                 if p.previous == "same":
                     outcomes.append(LoadOutcome(p.f.rel_path, p.f.kind, "unchanged"))
