@@ -3,6 +3,8 @@
 GX imports scipy.stats and altair when it is imported (for the KL-divergence expectation and its
 charts), ~0.8-1 s of its ~2.5 s import, and sanpi's suites use neither. Until something reads an
 attribute of them they stay placeholders; the first attribute read imports the real module.
+(importlib.util.LazyLoader would be the library way, but on Python 3.11 the import system reads the
+module's __spec__ on `import scipy.stats`, which makes LazyLoader execute it at once.)
 """
 from __future__ import annotations
 
