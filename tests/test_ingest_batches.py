@@ -219,3 +219,30 @@ def test_load_time_is_stored_as_now_was_in_the_connection_time_zone(tmp_path):
     assert before <= stamps[0] and stamps[-1] <= after + datetime.timedelta(seconds=1)
     assert con.execute("""SELECT list(file_path ORDER BY loaded_at) FROM raw.load_manifest""").fetchone()[0] == [
         f.rel_path for f in files]
+
+
+def test_load_files_puts_the_connections_optimistic_write_setting_back(tmp_path, monkeypatch):
+    """load_files keeps a batch's rows in memory until its COMMIT (enable_optimistic_write off), then
+    restores the connection's setting, whatever it was and also when a batch raises."""
+    inbox, files = _corpus_pair(tmp_path)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_raw_schema(con)
+    setting = "SELECT current_setting('enable_optimistic_write')"
+    seen = []
+    write = loader._write
+
+    def spy(con, *args):
+        seen.append(con.execute(setting).fetchone()[0])
+        return write(con, *args)
+    monkeypatch.setattr(loader, "_write", spy)
+    for value, some in ((True, files[:3]), (False, files[3:5])):
+        con.execute(f"SET enable_optimistic_write = {value}")
+        loader.load_files(con, some, str(inbox), tmp_path / "store")
+        assert con.execute(setting).fetchone()[0] is value
+    assert seen and not any(seen)
+    con.execute("SET enable_optimistic_write = true")
+    monkeypatch.setattr(loader, "FALLBACK", False)
+    _crash_on(monkeypatch, files[6].rel_path, times=1)
+    with pytest.raises(RuntimeError, match="power cut"):
+        loader.load_files(con, files[5:], str(inbox), tmp_path / "store")
+    assert con.execute(setting).fetchone()[0] is True
