@@ -223,3 +223,13 @@ def test_stable_characters_are_what_nfkc_leaves_alone():
         assert norm("a" + ch + "b") == "ab"
     for ch in (chr(c) for c in range(0x80)):
         assert (norm("a" + ch + "b") == "ab") == (ch in fast_csv.ASCII_WHITESPACE), repr(ch)
+
+
+def test_totals_possible_is_whether_the_bytes_hold_计():
+    texts = [text.encode(encoding) for text, encoding, _ in AWKWARD.values()]
+    texts += [f"{HEADER}\n1,a,甲,x,y,签约一批,1\n2,b,小计,x,y,开工,2\n".encode(),
+              f"{HEADER}\n1,a,计,x,y,签约一批,1\n".encode("utf-8-sig"), f"{HEADER}\n1,a,讦,x,y,签约,1\n".encode()]
+    shapes = [(data, fast_csv._shape(data)) for data in texts]
+    checked = [(shape.totals_possible, "计".encode() in data) for data, shape in shapes if shape is not None]
+    assert len(checked) >= 10 and {got for got, _ in checked} == {True, False}
+    assert all(got == expected for got, expected in checked)

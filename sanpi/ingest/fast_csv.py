@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Sequence
@@ -159,6 +160,11 @@ def _plain_file(data: bytes) -> bool:
     return not body.translate(None, _PLAIN_BYTES)
 
 
+# 计 anywhere (合计/小计 rows possible). (re's search for its three bytes takes half the time of `in`
+# over CJK text.)
+_TOTALS_POSSIBLE = re.compile(re.escape("计".encode()))
+
+
 def _shape(data: bytes) -> _Shape | None:
     found = _dialect_and_header(data)
     if found is None:
@@ -171,7 +177,8 @@ def _shape(data: bytes) -> _Shape | None:
     if carriage and carriage != data.count(b"\r\n"):
         return None  # a lone \r: Python's reader ends a record there, maybe not DuckDB's
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    return _Shape(dialect.delimiter, dialect, first, header, _plain_file(data), "计".encode() in data, lines)
+    totals_possible = _TOTALS_POSSIBLE.search(data) is not None
+    return _Shape(dialect.delimiter, dialect, first, header, _plain_file(data), totals_possible, lines)
 
 
 _tables = 0
