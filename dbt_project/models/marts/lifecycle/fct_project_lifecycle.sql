@@ -18,8 +18,8 @@ with lifecycles as (
 ),
 
 latest as (
-    -- every project-stage row belongs to one lifecycle: the latest round listed anywhere
-    select max(last_round_no) as latest_round_no from lifecycles
+    -- the latest round listed anywhere (a scan of one integer column)
+    select max(round_no) as latest_round_no from {{ ref('fct_project_stage') }}
 )
 
 select
