@@ -84,11 +84,12 @@ code_names as (
     select
         project_key,
         any_value(project_code)                                   as project_code,
-        first(project_name order by round_no)                     as first_name,
-        first(project_name order by round_no desc)                as latest_name,
+        -- the name breaks ties within a round (one code listed under two names), so reruns agree
+        first(project_name order by round_no, project_name)                 as first_name,
+        first(project_name order by round_no desc, project_name desc)       as latest_name,
         jaro_winkler_similarity(
-            first(project_name_normalized order by round_no),
-            first(project_name_normalized order by round_no desc)) as name_similarity
+            first(project_name_normalized order by round_no, project_name),
+            first(project_name_normalized order by round_no desc, project_name desc)) as name_similarity
     from stages
     where project_code is not null
       and project_key in (select project_key from several where has_several_names)
