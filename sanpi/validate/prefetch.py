@@ -38,8 +38,8 @@ def substituted(query: str, asset_query: str) -> str:
 
 def statement(query: str, limit: int = MAX_ROWS) -> str:
     """One statement for both metrics of an unexpected-rows query: its first rows, each carrying the
-    total count from a window."""
-    return f'SELECT *, count(*) OVER () AS "{TOTAL}" FROM ({query}) AS unexpected_rows LIMIT {limit}'
+    total count from a window. Ordered, so a run keeps the same rows when there are more than `limit`."""
+    return f'SELECT *, count(*) OVER () AS "{TOTAL}" FROM ({query}) AS unexpected_rows ORDER BY ALL LIMIT {limit}'
 
 
 class Prefetch:

@@ -243,7 +243,9 @@ def _records(run_id: str, now: datetime, suite: str, validation) -> tuple[list[d
         result = r.result or {}
         severity = _severity(conf)
         description = conf.description or conf.type
-        rows = (result.get("details") or {}).get("unexpected_rows") or []
+        # In a stable order: a query's rows come back in whatever order DuckDB's threads finish.
+        rows = sorted((result.get("details") or {}).get("unexpected_rows") or [],
+                      key=lambda row: json.dumps(row, sort_keys=True, default=str, ensure_ascii=False))
         if query is None and not r.success:  # a column expectation: its sample of unexpected values
             rows = [{"detail": f"{kwargs.get('column')}: {result.get('unexpected_count')} unexpected value(s), "
                                f"e.g. {result.get('partial_unexpected_list', [])[:5]}"}]
