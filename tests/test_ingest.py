@@ -143,6 +143,24 @@ def test_new_version_of_a_submission_supersedes_the_old_one(tmp_path):
     assert current == [(Decimal("2.5000"),)]
 
 
+def test_a_renamed_submission_with_the_same_bytes_replaces_the_old_name(tmp_path):
+    """A unit's list for a round renamed in the inbox (same bytes, new file name) is the same document:
+    the new name becomes the one current version, not a second copy of its rows."""
+    root = _inbox(tmp_path / "inbox")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_raw_schema(con)
+    for f in discover(root):
+        load_file(con, f, str(root), tmp_path / "store")
+    old = root / "submissions" / "7" / "济源.xlsx"
+    new = old.with_name("济源示范区第7期三个一批项目清单.xlsx")
+    old.rename(new)
+    outcome = load_file(con, next(f for f in discover(root) if f.path == new), str(root), tmp_path / "store")
+    assert outcome.status == "revised"
+    assert con.sql("""SELECT file_path FROM raw.load_manifest
+                      WHERE city_code = '419001' AND superseded_at IS NULL""").fetchall() == \
+        [("submissions/7/济源示范区第7期三个一批项目清单.xlsx",)]
+
+
 def test_a_crash_mid_file_leaves_nothing_of_it(tmp_path, monkeypatch):
     import sanpi.ingest.loader as loader
 

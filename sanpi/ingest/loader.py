@@ -186,13 +186,15 @@ def _supersede(con, f: InboxFile, round_no: int | None, sha256: str, stamp: date
             batch.current.add(key)   # this file's version is current from now on
             return 0
         batch.current.add(key)
-    condition = f"kind = ? AND {where} AND superseded_at IS NULL AND sha256 <> ?"
+    # Not this very version (same path and bytes); the same bytes under another name are superseded too:
+    # a renamed list is the same document, not a second copy of its rows.
+    condition = f"kind = ? AND {where} AND superseded_at IS NULL AND NOT (sha256 = ? AND file_path = ?)"
     # Most files supersede nothing: a read is cheaper than an UPDATE that finds no row.
     if not con.execute(f"SELECT count(*) FROM raw.load_manifest WHERE {condition}",
-                       [f.kind, *params, sha256]).fetchone()[0]:
+                       [f.kind, *params, sha256, f.rel_path]).fetchone()[0]:
         return 0
     rows = con.execute(f"UPDATE raw.load_manifest SET superseded_at = {_TS} WHERE {condition} RETURNING 1",
-                       [stamp, f.kind, *params, sha256]).fetchall()
+                       [stamp, f.kind, *params, sha256, f.rel_path]).fetchall()
     return len(rows)
 
 
