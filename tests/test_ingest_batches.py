@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import shutil
+import threading
 from pathlib import Path
 
 import duckdb
@@ -221,28 +222,59 @@ def test_load_time_is_stored_as_now_was_in_the_connection_time_zone(tmp_path):
         f.rel_path for f in files]
 
 
-def test_load_files_puts_the_connections_optimistic_write_setting_back(tmp_path, monkeypatch):
-    """load_files keeps a batch's rows in memory until its COMMIT (enable_optimistic_write off), then
-    restores the connection's setting, whatever it was and also when a batch raises."""
+def test_later_batches_are_read_ahead_in_a_thread_and_load_the_same(tmp_path, monkeypatch):
+    """While a batch is written, the next one's files are read, hashed, copied and shaped in another
+    thread; what is loaded is what one file per transaction loads."""
     inbox, files = _corpus_pair(tmp_path)
+    threads: dict[str, str] = {}
+    read = loader._read
+
+    def spy(f, *args):
+        threads[f.rel_path] = threading.current_thread().name
+        return read(f, *args)
+    monkeypatch.setattr(loader, "_read", spy)
+    batched = Warehouse(tmp_path / "batched", inbox, True, max_files=4)
+    single = Warehouse(tmp_path / "single", inbox, False)
+    for w in (batched, single):
+        w.load()
+    assert sorted(threads) == sorted(f.rel_path for f in files)
+    assert all(name.startswith("sanpi-read-ahead") for name in threads.values())
+    assert batched.outcomes == single.outcomes
+    assert batched.state() == single.state()
+
+
+def test_a_file_gone_before_it_is_read_ahead_fails_as_one_file_per_transaction_fails(tmp_path, monkeypatch):
+    inbox, files = _corpus_pair(tmp_path)
+    victim = files[6]   # in the second batch of 4: read ahead while the first is written
+    read = loader._read
+
+    def vanish(f, *args):
+        if f.rel_path == victim.rel_path:
+            f.path.unlink()
+        return read(f, *args)
+    monkeypatch.setattr(loader, "_read", vanish)
+    batched = Warehouse(tmp_path / "batched", inbox, True, max_files=4)
+    with pytest.raises(FileNotFoundError, match=victim.path.name):
+        batched.load()
+    single = Warehouse(tmp_path / "single", inbox, False)
+    with pytest.raises(FileNotFoundError, match=victim.path.name):
+        for f in files:  # the list the batched load was given (the inbox has lost the victim since)
+            loader.load_file(single.con, f, str(inbox), single.store)
+    state = batched.state()
+    assert state == single.state()
+    assert sorted(row[0] for row in state["load_manifest"]) == sorted(f.rel_path for f in files[:6])
+
+
+def test_a_list_naming_a_path_twice_loads_it_once(tmp_path):
+    """Read ahead only when every path is named once (earlier loads are looked up once for all);
+    otherwise as it comes: the second time the file is unchanged."""
+    inbox, files = _corpus_pair(tmp_path)
+    twice = files[:5] + files[2:3]
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     ensure_raw_schema(con)
-    setting = "SELECT current_setting('enable_optimistic_write')"
-    seen = []
-    write = loader._write
-
-    def spy(con, *args):
-        seen.append(con.execute(setting).fetchone()[0])
-        return write(con, *args)
-    monkeypatch.setattr(loader, "_write", spy)
-    for value, some in ((True, files[:3]), (False, files[3:5])):
-        con.execute(f"SET enable_optimistic_write = {value}")
-        loader.load_files(con, some, str(inbox), tmp_path / "store")
-        assert con.execute(setting).fetchone()[0] is value
-    assert seen and not any(seen)
-    con.execute("SET enable_optimistic_write = true")
-    monkeypatch.setattr(loader, "FALLBACK", False)
-    _crash_on(monkeypatch, files[6].rel_path, times=1)
-    with pytest.raises(RuntimeError, match="power cut"):
-        loader.load_files(con, files[5:], str(inbox), tmp_path / "store")
-    assert con.execute(setting).fetchone()[0] is True
+    got = loader.load_files(con, twice, str(inbox), tmp_path / "store", max_files=2)
+    single = duckdb.connect(str(tmp_path / "single.duckdb"))
+    ensure_raw_schema(single)
+    expected = [loader.load_file(single, f, str(inbox), tmp_path / "single_store") for f in twice]
+    assert got == expected and got[-1].status == "unchanged"
+    assert _state(con, tmp_path / "store") == _state(single, tmp_path / "single_store")

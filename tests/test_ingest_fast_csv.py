@@ -77,8 +77,8 @@ def _load(inbox: Path, warehouse: Path, fast: bool, monkeypatch, batched: bool =
     the fast path reads the files of one shape with one read_csv); the files the fast path loaded."""
     taken: list[str] = []
 
-    def spy(con, sources):
-        result = _PREPARE(con, sources)
+    def spy(con, sources, shapes=None):
+        result = _PREPARE(con, sources, shapes)
         taken.extend(s.path for s, prepared in zip(sources, result) if prepared is not None)
         return result
 
@@ -88,7 +88,8 @@ def _load(inbox: Path, warehouse: Path, fast: bool, monkeypatch, batched: bool =
     with duckdb.connect(str(warehouse)) as con:
         ensure_raw_schema(con)
         if batched:
-            loader.load_files(con, discover(inbox), "inbox", warehouse.parent / "store")
+            # Batches of ~2 MB: several at scale, each read ahead while the one before is written.
+            loader.load_files(con, discover(inbox), "inbox", warehouse.parent / "store", max_bytes=2 * 1024 * 1024)
         else:
             for f in discover(inbox):
                 loader.load_file(con, f, "inbox", warehouse.parent / "store")
@@ -229,7 +230,7 @@ def test_totals_possible_is_whether_the_bytes_hold_计():
     texts = [text.encode(encoding) for text, encoding, _ in AWKWARD.values()]
     texts += [f"{HEADER}\n1,a,甲,x,y,签约一批,1\n2,b,小计,x,y,开工,2\n".encode(),
               f"{HEADER}\n1,a,计,x,y,签约一批,1\n".encode("utf-8-sig"), f"{HEADER}\n1,a,讦,x,y,签约,1\n".encode()]
-    shapes = [(data, fast_csv._shape(data)) for data in texts]
+    shapes = [(data, fast_csv.shape(data)) for data in texts]
     checked = [(shape.totals_possible, "计".encode() in data) for data, shape in shapes if shape is not None]
     assert len(checked) >= 10 and {got for got, _ in checked} == {True, False}
     assert all(got == expected for got, expected in checked)

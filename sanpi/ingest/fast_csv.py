@@ -165,7 +165,12 @@ def _plain_file(data: bytes) -> bool:
 _TOTALS_POSSIBLE = re.compile(re.escape("计".encode()))
 
 
-def _shape(data: bytes) -> _Shape | None:
+# A file's shape not looked at yet (None: looked at, not regular).
+NOT_LOOKED = object()
+
+
+def shape(data: bytes) -> _Shape | None:
+    """What the fast path needs to know of a CSV before DuckDB reads it; None when it is not regular."""
     found = _dialect_and_header(data)
     if found is None:
         return None
@@ -184,18 +189,21 @@ def _shape(data: bytes) -> _Shape | None:
 _tables = 0
 
 
-def prepare(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> list[Prepared | None]:
+def prepare(con: duckdb.DuckDBPyConnection, sources: Sequence[Source],
+            shapes: Sequence[object] | None = None) -> list[Prepared | None]:
     """Read, type and check CSVs in temporary tables, outside any transaction (a read_csv error would
     abort it). Files of one shape (delimiter, header record, anything to normalise or not) go through
     one read_csv: a statement per file cost ~300 statements per campaign, and one statement over many
     files keeps both cores busy. None for a file that is not regular: the caller reads it with the
-    Python reader. discard() drops the tables."""
+    Python reader. discard() drops the tables. shapes: shape() of each source, or NOT_LOOKED, when the
+    caller looked already (the loader does while it reads ahead)."""
     out: list[Prepared | None] = [None] * len(sources)
-    shapes = [_shape(s.data) for s in sources]
+    shapes = [shape(s.data) if shapes is None or shapes[i] is NOT_LOOKED else shapes[i]
+              for i, s in enumerate(sources)]
     groups: dict[tuple, list[int]] = {}
-    for i, shape in enumerate(shapes):
-        if shape is not None:
-            groups.setdefault(shape.key, []).append(i)
+    for i, looked in enumerate(shapes):
+        if looked is not None:
+            groups.setdefault(looked.key, []).append(i)
     for members in groups.values():
         got = _try_group(con, [sources[i] for i in members], [shapes[i] for i in members])
         if got is None and len(members) > 1:
@@ -357,7 +365,7 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape])
         SELECT f, [{', '.join(raw)}], irregular, project_row AND NOT clean FROM {table}
         WHERE rowid IN (SELECT unnest(CAST(? AS BIGINT[])))""", [[v[1] for v in stats.values()]]).fetchall()}
     ok: dict[int, list] = {}
-    for f, shape in enumerate(shapes):
+    for f, looked in enumerate(shapes):
         if f not in stats:
             continue
         count, base, irregular, nonclean, clean, distinct = stats[f]
@@ -365,7 +373,7 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape])
         # Every line one record (no quoted line breaks, no blank lines DuckDB would drop), the header
         # split as Python split it, no row that is not a project row (合计, sections, notes), nothing
         # SQL cannot normalise.
-        if count == shape.lines and irregular == int(header_irregular) and header_row == expected_header:
+        if count == looked.lines and irregular == int(header_irregular) and header_row == expected_header:
             ok[f] = [base, nonclean - int(header_nonclean), clean, distinct]
     files = f"{table}_files"
     con.execute(f"CREATE TEMP TABLE {files} (f INTEGER, base BIGINT, sha256 VARCHAR, file_path VARCHAR, "

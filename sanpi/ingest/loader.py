@@ -4,7 +4,7 @@ rows_read = rows_loaded + rows_quarantined for every file, recorded in raw.load_
 Bytes already loaded are skipped (reruns change nothing); a new version of the same round's
 bulletin or the same (round, unit) submission supersedes the previous one.
 
-load_files commits consecutive files in batches (one transaction per batch, ~64 MB of input): below
+load_files commits consecutive files in batches (one transaction per batch, ~128 MB of input): below
 a row group (122,880 rows) per transaction DuckDB sends every row through its write-ahead log and
 writes it again at the checkpoint, and every COMMIT syncs the file. When anything raises inside a
 batch, the batch is rolled back and loaded as load_file does, one transaction per file, so errors
@@ -18,6 +18,7 @@ import json
 import re
 import unicodedata
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -264,17 +265,17 @@ def _prepare_fast_csvs(con, pending: Sequence["_Pending"], store: Path) -> list[
     """The DuckDB-native path for the regular CSVs of a known round and unit among new files (None:
     read it in Python), read and checked outside any transaction (a read_csv error would abort it).
     read_csv reads the stored copy: the very bytes hashed, whatever happens to the inbox meanwhile."""
-    sources, at = [], []
+    sources, shapes, at = [], [], []
     for i, p in enumerate(pending):
         f = p.f
-        if (FAST_CSV and p.previous is None and f.kind == "submission"
-                and f.path.suffix.lower() in (".csv", ".txt") and f.round_no is not None and f.city_code is not None):
+        if p.previous is None and _fast_candidate(f):
             stored = store_raw_bytes(p.data, p.sha256, f.path.suffix, store)
             sources.append(fast_csv.Source(str(stored), p.data, p.sha256, f.rel_path, f.round_no, f.city_code))
+            shapes.append(p.shape)
             at.append(i)
     prepared: list[fast_csv.Prepared | None] = [None] * len(pending)
     if sources:
-        for i, got in zip(at, fast_csv.prepare(con, sources)):
+        for i, got in zip(at, fast_csv.prepare(con, sources, shapes)):
             prepared[i] = got
     return prepared
 
@@ -373,13 +374,45 @@ class _Pending:
     sha256: str
     previous: str | None
     stamp: datetime
+    shape: object = fast_csv.NOT_LOOKED   # fast_csv's look at a new CSV, when read ahead
 
 
-def _begin(con, f: InboxFile, history: dict[str, list[str]] | None = None) -> _Pending:
-    data = f.path.read_bytes()
+@dataclass(frozen=True)
+class _Read:
+    """A file read ahead (see _read_ahead): its bytes, their hash and, for a new CSV of the fast path,
+    its raw copy kept and its shape looked at."""
+    data: bytes
+    sha256: str
+    shape: object = fast_csv.NOT_LOOKED
+
+
+def _fast_candidate(f: InboxFile) -> bool:
+    """A submission CSV of a known round and unit: read by DuckDB when it is regular (fast_csv)."""
+    return (FAST_CSV and f.kind == "submission" and f.path.suffix.lower() in (".csv", ".txt")
+            and f.round_no is not None and f.city_code is not None)
+
+
+def _read(f: InboxFile, history: dict[str, list[str]], store: Path) -> _Read | None:
+    """A file's work that needs no database: read, hash, and for a new fast-path CSV its raw copy and
+    shape. None when it cannot be read: _begin reads it again, and raises as it always did."""
+    try:
+        data = f.path.read_bytes()
+    except OSError:
+        return None
     sha256 = hashlib.sha256(data).hexdigest()
+    if _previous(history.get(f.rel_path, []), sha256) is not None or not _fast_candidate(f):
+        return _Read(data, sha256)
+    store_raw_bytes(data, sha256, f.path.suffix, store)
+    return _Read(data, sha256, fast_csv.shape(data))
+
+
+def _begin(con, f: InboxFile, history: dict[str, list[str]] | None = None, read: _Read | None = None) -> _Pending:
+    if read is None:
+        data = f.path.read_bytes()
+        read = _Read(data, hashlib.sha256(data).hexdigest())
+    sha256 = read.sha256
     previous = _previous_load(con, f, sha256) if history is None else _previous(history.get(f.rel_path, []), sha256)
-    return _Pending(f, data, sha256, previous, _stamp())
+    return _Pending(f, read.data, sha256, previous, _stamp(), read.shape)
 
 
 def _write(con, p: _Pending, source_root: str, store: Path, prepared: fast_csv.Prepared | None,
@@ -429,43 +462,53 @@ def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, st
     return outcome
 
 
-# A batch ends after this many input bytes or files, whichever comes first: several row groups per
-# transaction at 10^7 rows (~16 files of 35k rows), a bounded amount of uncommitted data and of work
-# redone on a fallback. At 10^6 rows 32 MB was slower than 64 MB, 256 MB no faster; a
-# checkpoint_threshold of 256MB gained nothing once files are batched.
-BATCH_BYTES = 64 * 1024 * 1024
+# A batch ends after this many input bytes or files, whichever comes first: at 10^7 rows (~35k rows a
+# file) ~1.2M rows, ten row groups, per transaction; a bounded amount of uncommitted data and of work
+# redone on a fallback. Each insert writes its row groups as it goes (optimistic writes) and leaves one
+# partly filled, which the checkpoint at close merges with its neighbours: at 10^7 rows 64 MB batches
+# cost ~1.5 s of that, 128 MB ~0.4 s, 256 MB no less.
+BATCH_BYTES = 128 * 1024 * 1024
 BATCH_FILES = 200
 
 
-def _batches(files: Sequence[InboxFile], max_bytes: int, max_files: int):
-    batch, size = [], 0
+def _batches(files: Sequence[InboxFile], max_bytes: int, max_files: int) -> list[tuple[list[InboxFile], int]]:
+    """The files in batches, each with its size in bytes."""
+    batches, batch, size = [], [], 0
     for f in files:
         batch.append(f)
         size += f.path.stat().st_size
         if size >= max_bytes or len(batch) >= max_files:
-            yield batch
+            batches.append((batch, size))
             batch, size = [], 0
     if batch:
-        yield batch
+        batches.append((batch, size))
+    return batches
 
 
-def _load_batch(con, batch: Sequence[InboxFile], source_root: str, store: Path) -> list[LoadOutcome]:
+def _load_batch(con, batch: Sequence[InboxFile], source_root: str, store: Path,
+                reads: Sequence[_Read | None] | None = None, history: dict[str, list[str]] | None = None,
+                bytes_after: int = 0) -> list[LoadOutcome]:
     """The files of one batch in one transaction: all committed, or (when anything raises) none.
     Each file's bytes are read and compared with earlier loads first (paths are unique in a batch, so
     no file of it changes what another one finds there), and its regular CSVs read and checked
-    together, before the transaction."""
+    together, before the transaction. reads: the batch's files read ahead (None: read them here);
+    history: their paths' earlier loads, when known; bytes_after: input bytes of the batches to come
+    (the code index makes room for their rows at once)."""
     outcomes = []
     try:
-        history = _previous_loads(con, batch)
-        pending = [_begin(con, f, history) for f in batch]
+        history = _previous_loads(con, batch) if history is None else history
+        pending = [_begin(con, f, history, reads[i] if reads else None) for i, f in enumerate(batch)]
         prepared = _prepare_fast_csvs(con, pending, store)
         con.execute("BEGIN TRANSACTION")
         try:
             known = _Batch.of(con)
             if any(p.previous is None and p.f.kind == "submission" for p in pending):
                 # Built or checked before this transaction inserts anything (then not again), with
-                # room for the fast path's rows at once.
-                code_index.ready(con, sum(r.rows for r in prepared if r is not None))
+                # room for the fast path's rows at once, and for the rows the next batches will
+                # likely bring (each growth re-inserts every entry: four of them cost ~1.3 s at 10^7).
+                fast = [(len(p.data), r.rows) for p, r in zip(pending, prepared) if r is not None]
+                rows, size = sum(r for _, r in fast), sum(b for b, _ in fast)
+                code_index.ready(con, rows + (rows * bytes_after // size if size else 0))
                 known.index_checked = True
             for p, ready in zip(pending, prepared):
                 if p.previous == "same":
@@ -493,36 +536,37 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], sourc
     """Load files in order, one transaction per batch: the same rows, outcomes and order of versions as
     load_file on each file. If a batch fails, it is rolled back and its files are loaded one per
     transaction by load_file: the files before a culprit are committed and its error is raised as
-    load_file raises it. on_outcome(index, outcome) is called for each file once it is committed."""
-    # A batch's rows kept in memory until its COMMIT, which appends them to the table's last row group
-    # (and, above auto_checkpoint_skip_wal_threshold, checkpoints instead of writing the WAL). Written
-    # optimistically, each insert statement left a partly filled row group, and the checkpoint at
-    # close rewrote them with their neighbours (~0.5 s at 10^6 rows, ~4 s at 10^7). A batch is
-    # ~64 MB of input: its rows fit the memory limit. The connection's own setting is put back.
-    optimistic = con.execute("SELECT current_setting('enable_optimistic_write')").fetchone()[0]
-    con.execute("SET enable_optimistic_write = false")
-    try:
-        return _load_files(con, files, source_root, store, on_outcome, max_bytes, max_files)
-    finally:
-        con.execute(f"SET enable_optimistic_write = {'true' if optimistic else 'false'}")
+    load_file raises it. on_outcome(index, outcome) is called for each file once it is committed.
 
-
-def _load_files(con, files, source_root, store, on_outcome, max_bytes, max_files) -> list[LoadOutcome]:
+    While DuckDB works on a batch (it lets go of the GIL), a thread reads the next one ahead: bytes,
+    hash, raw copies and CSV shapes of new files (~8 s of one core at 10^7 rows that left the other idle)."""
     outcomes: list[LoadOutcome] = []
-    for batch in _batches(files, max_bytes, max_files):
-        try:
-            got = _load_batch(con, batch, source_root, store)
-        except Exception:
-            # KeyboardInterrupt and the like stop the load (the batch rolled back); errors fall back.
-            if not FALLBACK:
-                raise
-            got = None
-        if got is None:
-            for f in batch:
-                outcomes.append(load_file(con, f, source_root, store))
-                if on_outcome:
-                    on_outcome(len(outcomes), outcomes[-1])
-        else:
+    batches = _batches(files, max_bytes, max_files)
+    # Every path's earlier loads at once: paths are unique, so no batch changes what a later one finds.
+    # (A list naming a path twice is read batch by batch, as it comes.)
+    unique = len({f.rel_path for f in files}) == len(files)
+    history = _previous_loads(con, files) if unique and len(batches) > 1 else None
+    left = sum(size for _, size in batches)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sanpi-read-ahead") as reader:
+        def read_ahead(i: int):
+            if history is None or i >= len(batches):
+                return None
+            return reader.submit(lambda: [_read(f, history, store) for f in batches[i][0]])
+
+        ahead = read_ahead(0)
+        for i, (batch, size) in enumerate(batches):
+            reads = None if ahead is None else ahead.result()
+            ahead = read_ahead(i + 1)
+            left -= size
+            try:
+                got = _load_batch(con, batch, source_root, store, reads, history, left)
+            except Exception:
+                # KeyboardInterrupt and the like stop the load (the batch rolled back); errors fall back.
+                if not FALLBACK:
+                    raise
+                got = None
+            if got is None:  # one transaction per file, each reported once committed
+                got = (load_file(con, f, source_root, store) for f in batch)
             for outcome in got:
                 outcomes.append(outcome)
                 if on_outcome:
