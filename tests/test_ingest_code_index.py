@@ -13,6 +13,7 @@ from sanpi.ingest.inbox import discover
 from sanpi.raw_schema import ensure_raw_schema
 
 _FILE_MAY_CLASH = code_index.file_may_clash
+_FILES_MAY_CLASH = code_index.files_may_clash
 HEADER = "序号,项目代码,项目名称,所在县区,所属行业,阶段,总投资(亿元)"
 
 
@@ -35,6 +36,9 @@ def _findings(con) -> list[tuple]:
 
 def _run(tmp_path, name: str, use_index: bool, monkeypatch, batched: bool = False) -> tuple[list[tuple], list]:
     monkeypatch.setattr(code_index, "file_may_clash", _FILE_MAY_CLASH if use_index else (lambda *a: True))
+    # (A batch's first fast files are checked together, in another thread.)
+    monkeypatch.setattr(code_index, "files_may_clash",
+                        _FILES_MAY_CLASH if use_index else (lambda con, files: [True] * len(files)))
     inbox = tmp_path / name / "inbox"
     inbox.mkdir(parents=True)
     con = duckdb.connect(str(tmp_path / name / "w.duckdb"))
@@ -125,3 +129,47 @@ def test_table_grows_and_collides_like_a_set():
         for c in codes:
             seen.setdefault(int(c), set()).add(unit)
     assert np.count_nonzero(index.keys) == len(seen)
+
+
+def test_a_batchs_first_fast_files_are_checked_together_and_the_rest_as_they_come(tmp_path, monkeypatch):
+    """The first new files of a batch on the fast path are checked in another thread while their rows
+    are inserted; a file read in Python (a 合计 row) and the ones after it are checked as they come.
+    Clashes between all of them are found as by the exact query and as one file per transaction."""
+    def run(name: str, use_index: bool, batched: bool) -> list[tuple]:
+        monkeypatch.setattr(code_index, "file_may_clash", _FILE_MAY_CLASH if use_index else (lambda *a: True))
+        monkeypatch.setattr(code_index, "files_may_clash",
+                            _FILES_MAY_CLASH if use_index else (lambda con, files: [True] * len(files)))
+        inbox = tmp_path / name / "inbox"
+        _write(inbox, {"submissions/1/郑州市.csv": ["Q", "R"]})
+        _write(inbox, {"submissions/5/郑州市.csv": ["A", "B"], "submissions/5/开封市.csv": ["B", "C"],
+                       "submissions/5/平顶山市.csv": ["E", "Q"]})
+        python_read = inbox / "submissions/5/洛阳市.csv"
+        python_read.write_bytes(_csv(["C", "D"]) + "合计,,,,,,3\n".encode())
+        _write(inbox, {"submissions/5/安阳市.csv": ["D", "F"]})
+        con = duckdb.connect(str(tmp_path / name / "w.duckdb"))
+        ensure_raw_schema(con)
+        files = discover(inbox)
+        if batched:
+            loader.load_files(con, files[:1], "inbox", tmp_path / name / "store")
+            loader.load_files(con, files[1:], "inbox", tmp_path / name / "store")
+        else:
+            for f in files:
+                loader.load_file(con, f, "inbox", tmp_path / name / "store")
+        result = _findings(con)
+        con.close()
+        return result
+
+    started = []
+    start = loader._Precheck.start
+
+    def spy(*args):
+        got = start(*args)
+        started.append(None if got is None else sorted(got.at))
+        return got
+    monkeypatch.setattr(loader._Precheck, "start", spy)
+    indexed = run("indexed", True, True)
+    assert ["submissions/5/开封市.csv", "submissions/5/郑州市.csv"] in started
+    assert indexed == run("exact", False, True) == run("one_by_one", True, False)
+    clashes = {(path, detail.split()[2]) for path, _, _, finding, detail in indexed if finding == "code_in_two_units"}
+    assert {("submissions/5/开封市.csv", "B"), ("submissions/5/洛阳市.csv", "C"), ("submissions/5/安阳市.csv", "D"),
+            ("submissions/5/平顶山市.csv", "Q")} <= clashes

@@ -13,6 +13,7 @@ expects (another writer, a rolled-back load).
 from __future__ import annotations
 
 import weakref
+from typing import Sequence
 
 import duckdb
 import numpy as np
@@ -148,6 +149,25 @@ def inserted(con: duckdb.DuckDBPyConnection, rows: int) -> None:
         index.rows += rows
 
 
+def unit_hash(con: duckdb.DuckDBPyConnection, city_code: str) -> np.uint64:
+    if city_code not in _UNIT_HASHES:
+        _UNIT_HASHES[city_code] = con.execute("SELECT hash(CAST(? AS VARCHAR))", [city_code]).fetchone()[0]
+    return np.uint64(_UNIT_HASHES[city_code])
+
+
+def files_may_clash(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[np.ndarray, np.uint64]]) -> list[bool]:
+    """file_may_clash (verify=False) for several files in their order, each given as (codes, unit_hash(..)):
+    what it would say of each had it been called for them one after another. Uses no connection (the
+    index must be ready: code_index.ready): the loader runs it in another thread while DuckDB inserts
+    the files' rows, and calls nothing else of this module meanwhile."""
+    index = _INDEXES[con]
+    verdicts = []
+    for codes, unit in files:
+        verdicts.append(bool(unit == _MANY or index.maybe_clash(codes, unit)))
+        index.add(codes, np.full(len(codes), unit, dtype=np.uint64), 0)
+    return verdicts
+
+
 def file_may_clash(con: duckdb.DuckDBPyConnection, file_sha256: str, file_path: str, city_code: str,
                    codes: np.ndarray | None = None, verify: bool = True) -> bool:
     """Whether some code of this just-inserted file may also be another unit's (exactly: False means
@@ -155,9 +175,7 @@ def file_may_clash(con: duckdb.DuckDBPyConnection, file_sha256: str, file_path: 
     hash(project_code) of the file's rows with a code, when the caller has them (else read here).
     verify=False: the caller knows every row inserted since the index was last checked (inserted())."""
     index = _INDEXES.get(con)
-    if city_code not in _UNIT_HASHES:
-        _UNIT_HASHES[city_code] = con.execute("SELECT hash(CAST(? AS VARCHAR))", [city_code]).fetchone()[0]
-    unit = np.uint64(_UNIT_HASHES[city_code])
+    unit = unit_hash(con, city_code)
     total = con.execute("SELECT count(*) FROM raw.submission_rows").fetchone()[0] if verify or index is None else None
     if index is None or (verify and index.rows != total):
         # Every row but the file's own: rows of files loaded after it in its batch, already inserted,
