@@ -3,6 +3,7 @@ reasons, findings and manifest counts, on every CSV of the corpus, the bundled s
 sample and a set of awkward CSVs written to probe where the two readers could part."""
 from __future__ import annotations
 
+import codecs
 import shutil
 import unicodedata
 from pathlib import Path
@@ -234,3 +235,15 @@ def test_totals_possible_is_whether_the_bytes_hold_计():
     checked = [(shape.totals_possible, "计".encode() in data) for data, shape in shapes if shape is not None]
     assert len(checked) >= 10 and {got for got, _ in checked} == {True, False}
     assert all(got == expected for got, expected in checked)
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"\n", "序号,项目\n1,甲\n".encode(), codecs.BOM_UTF8 + "序号,项目\n1,甲\n".encode(),
+    codecs.BOM_UTF8, codecs.BOM_UTF8 + codecs.BOM_UTF8 + b"a\n", "序号,项目\r\n1,甲 乙\r\n".encode(),
+    "全角１２３\n".encode(), b"a\x00b\n", b"a\tb\n\n", "\u3000x\n".encode(), "ｘ".encode() + b"\n" * 3,
+    "é\n".encode(), b"no line end",
+], ids=lambda d: repr(d[:12]))
+def test_one_pass_finds_what_two_passes_found(data):
+    """Plainness and line ends from one translate, as from the two scans they replace."""
+    body = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    assert fast_csv._plain_and_line_ends(data) == (not body.translate(None, fast_csv._PLAIN_BYTES), data.count(b"\n"))
