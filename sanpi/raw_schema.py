@@ -117,6 +117,9 @@ ALTER TABLE raw.bulletin_figures ADD COLUMN IF NOT EXISTS char_end INTEGER;
 ALTER TABLE raw.submission_rows ADD COLUMN IF NOT EXISTS enterprise VARCHAR;
 -- 合计, section and note rows of a file: not project rows, so outside rows_read.
 ALTER TABLE raw.load_manifest ADD COLUMN IF NOT EXISTS rows_skipped INTEGER;
+-- The file's size, times, inode and device when it was read (size:mtime_ns:ctime_ns:inode:device), NULL
+-- when it had changed too recently to trust: a rerun does not read a file whose stat is still this.
+ALTER TABLE raw.load_manifest ADD COLUMN IF NOT EXISTS file_stat VARCHAR;
 """
 
 

@@ -35,7 +35,7 @@ def _state(con, store: Path) -> dict[str, list[tuple]]:
                        UNION SELECT quarantined_at FROM raw.quarantine)""")
     rank = "(SELECT r FROM _stamps WHERE t = {})"
     select = {
-        "load_manifest": f"""SELECT * EXCLUDE (loaded_at, superseded_at, stored_path),
+        "load_manifest": f"""SELECT * EXCLUDE (loaded_at, superseded_at, stored_path, file_stat),
                                     replace(stored_path, '{store}', '<store>'), {rank.format('loaded_at')},
                                     {rank.format('superseded_at')} FROM raw.load_manifest""",
         "quarantine": f"SELECT * EXCLUDE (quarantined_at), {rank.format('quarantined_at')} FROM raw.quarantine",

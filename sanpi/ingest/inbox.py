@@ -12,6 +12,7 @@ last one is current.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -100,3 +101,21 @@ def not_loaded(root: Path, files: list[InboxFile]) -> list[str]:
     loaded = {f.path for f in files}
     return sorted(p.relative_to(root).as_posix() for p in root.resolve().rglob("*")
                   if p.is_file() and p not in loaded and not p.name.startswith(".") and p.name != "README.md")
+
+
+# A file whose size, times, inode and device are what they were when its path's latest load read it
+# is not read again: its bytes are those bytes (make, rsync and git trust the same). Any write to a
+# file moves its ctime, which no one can set back; but the clock the file system stamps with is coarse,
+# so a write just after the read could leave the times as they were ("racy" files, in git's words):
+# a stat is kept only when the file's last change was at least this long before it was read.
+SETTLED_NS = 2_000_000_000
+
+
+def settled_stat(path: Path) -> str | None:
+    """The file's stat as raw.load_manifest.file_stat keeps it (size:mtime_ns:ctime_ns:inode:device),
+    taken before its bytes are read (a change after it shows in the next run's stat); None when the
+    file changed too recently to be trusted."""
+    st = path.stat()
+    if time.time_ns() - st.st_ctime_ns < SETTLED_NS:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"

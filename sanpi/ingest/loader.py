@@ -30,7 +30,7 @@ import duckdb
 import pandas as pd
 
 from sanpi.ingest import code_index, fast_csv
-from sanpi.ingest.inbox import InboxFile
+from sanpi.ingest.inbox import InboxFile, settled_stat
 from sanpi.ingest.submissions import ReadResult, SubmissionFormatError, read_submission
 
 
@@ -80,33 +80,37 @@ def store_raw_bytes(data: bytes, sha256: str, suffix: str, store: Path) -> Path:
     return target
 
 
-def _previous_load(con: duckdb.DuckDBPyConnection, f: InboxFile, sha256: str) -> str | None:
+def _previous(history: Sequence[str], sha256: str) -> str | None:
     """None when these bytes were never loaded from this path; 'same' when they are what this path
     last held (even if another file's newer version superseded them since); 'reverted' when the
     path changed and has now changed back. A load is identified by path and bytes: identical bytes
-    sent as another unit's file are that unit's load."""
-    rows = con.execute("""SELECT sha256 FROM raw.load_manifest WHERE file_path = ?
-                          ORDER BY loaded_at DESC""", [f.rel_path]).fetchall()
-    return _previous([r[0] for r in rows], sha256)
-
-
-def _previous(history: list[str], sha256: str) -> str | None:
-    """_previous_load's verdict from the path's loads, latest first."""
+    sent as another unit's file are that unit's load. history: the path's loads, latest first."""
     if sha256 not in history:
         return None
     return "same" if history[0] == sha256 else "reverted"
 
 
-def _previous_loads(con, files: Sequence[InboxFile]) -> dict[str, list[str]]:
-    """_previous_load's query for a batch at once (its paths are distinct, so no file of the batch
-    changes what another one finds): each path's loads, latest first."""
-    return dict(con.execute("""SELECT file_path, list(sha256 ORDER BY loaded_at DESC) FROM raw.load_manifest
-                               WHERE file_path IN (SELECT unnest(CAST(? AS VARCHAR[]))) GROUP BY file_path""",
-                            [[f.rel_path for f in files]]).fetchall())
+@dataclass(frozen=True)
+class _Loads:
+    """A path's earlier loads: their hashes, latest first, and the file's stat at the latest (settled_stat)."""
+    hashes: tuple[str, ...] = ()
+    stat: str | None = None
+
+
+_NEVER_LOADED = _Loads()
+
+
+def _previous_loads(con, files: Sequence[InboxFile]) -> dict[str, _Loads]:
+    """Each path's earlier loads, for many files at once (their paths are distinct, so no file of them
+    changes what another one finds)."""
+    return {path: _Loads(tuple(hashes), stat) for path, hashes, stat in con.execute(
+        """SELECT file_path, list(sha256 ORDER BY loaded_at DESC), arg_max(file_stat, loaded_at)
+           FROM raw.load_manifest WHERE file_path IN (SELECT unnest(CAST(? AS VARCHAR[]))) GROUP BY file_path""",
+        [[f.rel_path for f in files]]).fetchall()}
 
 
 _MANIFEST_COLUMNS = ("file_path, sha256, kind, round_no, city_code, rows_read, rows_loaded, rows_quarantined, "
-                     "rows_skipped, loaded_at, source_root, stored_path")
+                     "rows_skipped, loaded_at, source_root, stored_path, file_stat")
 
 
 @dataclass
@@ -119,16 +123,22 @@ class _Batch:
     current: set
     index_checked: bool = False
     records: list = field(default_factory=list)
+    restats: list = field(default_factory=list)   # (stat, path, sha256) of unchanged files read again
     precheck: "_Precheck | None" = None
 
     def flush(self, con) -> None:
-        if not self.records:
-            return
+        if self.records:
+            self._insert_records(con)
+        if self.restats:
+            _restat(con, self.restats)
+            self.restats.clear()
+
+    def _insert_records(self, con) -> None:
         columns = list(zip(*self.records))
         con.execute(f"""INSERT INTO raw.load_manifest ({_MANIFEST_COLUMNS})
                         SELECT unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?),
                                unnest(?), unnest(?), CAST(CAST(unnest(?) AS TIMESTAMPTZ) AS TIMESTAMP),
-                               unnest(?), unnest(?)""", [list(c) for c in columns])
+                               unnest(?), unnest(?), CAST(unnest(?) AS VARCHAR)""", [list(c) for c in columns])
         self.records.clear()
 
     @classmethod
@@ -168,7 +178,8 @@ class _Precheck:
         wait([self.future])
 
 
-def _reinstate(con, f: InboxFile, sha256: str, stamp: datetime, batch: _Batch | None = None) -> LoadOutcome:
+def _reinstate(con, f: InboxFile, sha256: str, stamp: datetime, batch: _Batch | None = None,
+               stat: str | None = None) -> LoadOutcome:
     """A file changed back to bytes loaded before: that earlier version becomes current again.
     Inside the caller's transaction."""
     if batch is not None:
@@ -177,8 +188,8 @@ def _reinstate(con, f: InboxFile, sha256: str, stamp: datetime, batch: _Batch | 
                            [f.rel_path, sha256]).fetchall()[0][0]
     _supersede(con, f, round_no, sha256, stamp, batch)
     # It becomes this path's latest load again, so the next run sees it as unchanged.
-    con.execute(f"""UPDATE raw.load_manifest SET superseded_at = NULL, loaded_at = {_TS}
-                    WHERE file_path = ? AND sha256 = ?""", [stamp, f.rel_path, sha256])
+    con.execute(f"""UPDATE raw.load_manifest SET superseded_at = NULL, loaded_at = {_TS}, file_stat = ?
+                    WHERE file_path = ? AND sha256 = ?""", [stamp, stat, f.rel_path, sha256])
     return LoadOutcome(f.rel_path, f.kind, "revised", message="an earlier version is current again")
 
 
@@ -258,15 +269,25 @@ class _Counts:
     findings: int = 0
 
 
-def _record(con, f: InboxFile, sha256: str, counts: _Counts, source_root: str, stored: Path,
-            stamp: datetime, batch: _Batch | None = None) -> None:
-    row = (f.rel_path, sha256, f.kind, counts.round_no, f.city_code, counts.read, counts.loaded,
-           counts.quarantined, counts.skipped, stamp, source_root, str(stored))
+def _record(con, p: "_Pending", counts: _Counts, source_root: str, stored: Path, batch: _Batch | None = None) -> None:
+    f = p.f
+    row = (f.rel_path, p.sha256, f.kind, counts.round_no, f.city_code, counts.read, counts.loaded,
+           counts.quarantined, counts.skipped, p.stamp, source_root, str(stored), p.stat)
     if batch is not None:
         batch.records.append(row)
         return
     con.execute(f"INSERT INTO raw.load_manifest ({_MANIFEST_COLUMNS}) "
-                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {_TS}, ?, ?)", list(row))
+                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {_TS}, ?, ?, ?)", list(row))
+
+
+def _restat(con, restats: Sequence[tuple[str, str, str]]) -> None:
+    """Keep the stats of files read again whose bytes had not changed (e.g. touched, or too recent to
+    trust last time), on their path's latest load: the next run need not read them."""
+    con.execute("""UPDATE raw.load_manifest m SET file_stat = n.stat
+                   FROM (SELECT unnest(?) AS stat, unnest(?) AS path, unnest(?) AS sha256) n
+                   WHERE m.file_path = n.path AND m.sha256 = n.sha256
+                     AND m.loaded_at = (SELECT max(loaded_at) FROM raw.load_manifest WHERE file_path = n.path)""",
+                [list(c) for c in zip(*restats)])
 
 
 def _codes_in_other_units(con, f: InboxFile, sha256: str, codes, batch: _Batch | None = None) -> list[dict]:
@@ -436,15 +457,19 @@ class _Pending:
     previous: str | None
     stamp: datetime
     shape: object = fast_csv.NOT_LOOKED   # fast_csv's look at a new CSV, when read ahead
+    stat: str | None = None               # settled_stat(), taken before the bytes were read
+    restat: bool = False                  # unchanged bytes, read again: keep the stat now taken
 
 
 @dataclass(frozen=True)
 class _Read:
-    """A file read ahead (see _read_ahead): its bytes, their hash and, for a new CSV of the fast path,
-    its raw copy kept and its shape looked at."""
+    """A file read (ahead, see load_files): its bytes, their hash and, for a new CSV of the fast path,
+    its raw copy kept and its shape looked at. A file whose stat is its latest load's is not read:
+    no bytes, and the hash of that load."""
     data: bytes
     sha256: str
     shape: object = fast_csv.NOT_LOOKED
+    stat: str | None = None
 
 
 def _fast_candidate(f: InboxFile) -> bool:
@@ -453,27 +478,35 @@ def _fast_candidate(f: InboxFile) -> bool:
             and f.round_no is not None and f.city_code is not None)
 
 
-def _read(f: InboxFile, history: dict[str, list[str]], store: Path) -> _Read | None:
+def _read_bytes(f: InboxFile, loads: _Loads) -> _Read:
+    stat = settled_stat(f.path)
+    if stat is not None and stat == loads.stat and loads.hashes:
+        return _Read(b"", loads.hashes[0], stat=stat)
+    data = f.path.read_bytes()
+    return _Read(data, hashlib.sha256(data).hexdigest(), stat=stat)
+
+
+def _read(f: InboxFile, history: dict[str, _Loads], store: Path) -> _Read | None:
     """A file's work that needs no database: read, hash, and for a new fast-path CSV its raw copy and
     shape. None when it cannot be read: _begin reads it again, and raises as it always did."""
+    loads = history.get(f.rel_path, _NEVER_LOADED)
     try:
-        data = f.path.read_bytes()
+        read = _read_bytes(f, loads)
     except OSError:
         return None
-    sha256 = hashlib.sha256(data).hexdigest()
-    if _previous(history.get(f.rel_path, []), sha256) is not None or not _fast_candidate(f):
-        return _Read(data, sha256)
-    store_raw_bytes(data, sha256, f.path.suffix, store)
-    return _Read(data, sha256, fast_csv.shape(data))
+    if _previous(loads.hashes, read.sha256) is not None or not _fast_candidate(f):
+        return read
+    store_raw_bytes(read.data, read.sha256, f.path.suffix, store)
+    return _Read(read.data, read.sha256, fast_csv.shape(read.data), read.stat)
 
 
-def _begin(con, f: InboxFile, history: dict[str, list[str]] | None = None, read: _Read | None = None) -> _Pending:
+def _begin(con, f: InboxFile, history: dict[str, _Loads] | None = None, read: _Read | None = None) -> _Pending:
+    loads = (_previous_loads(con, [f]) if history is None else history).get(f.rel_path, _NEVER_LOADED)
     if read is None:
-        data = f.path.read_bytes()
-        read = _Read(data, hashlib.sha256(data).hexdigest())
-    sha256 = read.sha256
-    previous = _previous_load(con, f, sha256) if history is None else _previous(history.get(f.rel_path, []), sha256)
-    return _Pending(f, read.data, sha256, previous, _stamp(), read.shape)
+        read = _read_bytes(f, loads)
+    previous = _previous(loads.hashes, read.sha256)
+    restat = previous == "same" and read.stat is not None and read.stat != loads.stat
+    return _Pending(f, read.data, read.sha256, previous, _stamp(), read.shape, read.stat, restat)
 
 
 def _write(con, p: _Pending, source_root: str, store: Path, prepared: fast_csv.Prepared | None,
@@ -481,14 +514,14 @@ def _write(con, p: _Pending, source_root: str, store: Path, prepared: fast_csv.P
     """Everything one file writes, inside the caller's transaction (a new or reverted file)."""
     f, data, sha256, stamp = p.f, p.data, p.sha256, p.stamp
     if p.previous == "reverted":
-        return _reinstate(con, f, sha256, stamp, batch)
+        return _reinstate(con, f, sha256, stamp, batch, p.stat)
     stored = store_raw_bytes(data, sha256, f.path.suffix, store)
     if f.kind == "bulletin":
         counts = _load_bulletin(con, f, data, sha256, stamp)
     else:
         counts = _load_submission(con, f, data, sha256, prepared, stamp, batch)
     superseded = _supersede(con, f, counts.round_no, sha256, stamp, batch)
-    _record(con, f, sha256, counts, source_root, stored, stamp, batch)
+    _record(con, p, counts, source_root, stored, batch)
     notes = []
     if counts.quarantined:
         notes.append(f"{counts.quarantined} row(s) quarantined")
@@ -507,6 +540,8 @@ def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, st
     The caller has created the raw schema (ensure_raw_schema) once."""
     p = _begin(con, f)
     if p.previous == "same":
+        if p.restat:
+            _restat(con, [(p.stat, f.rel_path, p.sha256)])
         return LoadOutcome(f.rel_path, f.kind, "unchanged")
     try:
         # Read and typed before the transaction: a read_csv error there would abort it.
@@ -547,7 +582,7 @@ def _batches(files: Sequence[InboxFile], max_bytes: int, max_files: int) -> list
 
 
 def _load_batch(con, batch: Sequence[InboxFile], source_root: str, store: Path,
-                reads: Sequence[_Read | None] | None = None, history: dict[str, list[str]] | None = None,
+                reads: Sequence[_Read | None] | None = None, history: dict[str, _Loads] | None = None,
                 bytes_after: int = 0, checker: ThreadPoolExecutor | None = None) -> list[LoadOutcome]:
     """The files of one batch in one transaction: all committed, or (when anything raises) none.
     Each file's bytes are read and compared with earlier loads first (paths are unique in a batch, so
@@ -576,6 +611,8 @@ def _load_batch(con, batch: Sequence[InboxFile], source_root: str, store: Path,
                     known.precheck = _Precheck.start(con, pending, prepared, checker)
             for p, ready in zip(pending, prepared):
                 if p.previous == "same":
+                    if p.restat:
+                        known.restats.append((p.stat, p.f.rel_path, p.sha256))
                     outcomes.append(LoadOutcome(p.f.rel_path, p.f.kind, "unchanged"))
                 else:
                     outcomes.append(_write(con, p, source_root, store, ready, known))
