@@ -96,6 +96,16 @@
     {% endif %}
 {% endmacro %}
 
+{#- pre_hook of int_project_identities: besides the projects of the changed rounds, every project
+    without a code (a new coded project of its city and name can change its identity) and every
+    project no longer listed in any round. -#}
+{% macro delete_incremental_identities() %}
+    {{ delete_incremental_projects(
+        "select project_key from " ~ this ~ " where match_method <> 'project_code'
+         union
+         select project_key from " ~ this ~ " anti join " ~ ref('int_project_stages_deduplicated') ~ " using (project_key)") }}
+{% endmacro %}
+
 {% macro incremental_projects_filter(column='project_key') -%}
     {% if this is not none and is_incremental() and round_state_exists() -%}
         {{ column }} in (select project_key from {{ incremental_state_schema() }}.{{ this.identifier }}__projects)

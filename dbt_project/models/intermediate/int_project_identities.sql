@@ -5,8 +5,17 @@
 --   name_in_city           no code and no such single match: identified by city and normalised name
 --                          (so spelling variants of the same name are one project)
 -- Ambiguous and near matches are never merged; rpt_lifecycle_uncertain_matches lists them.
--- A table: four marts and its tests read it, and a view would be computed again for each.
-{{ config(materialized='table') }}
+-- A table: four marts and its tests read it, and a view would be computed again for each. Kept by
+-- project: a coded project's identity never changes (its code is its lifecycle), so a run rebuilds
+-- the projects listed in a changed round and every project without a code (few, and a new coded
+-- project of their city and name can change theirs), and drops those no longer listed anywhere
+-- (macros/incremental_rounds.sql, delete_incremental_identities).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_incremental_identities() }}"
+) }}
 
 with projects as (
     -- a coded project's key is md5 of its code (one code per key) and only its code matters below:
@@ -18,6 +27,7 @@ with projects as (
         cast(null as varchar)                   as project_name_normalized
     from {{ ref('int_project_stages_deduplicated') }}
     where project_code is not null
+      and {{ incremental_projects_filter() }}
     union all
     select
         project_key,
