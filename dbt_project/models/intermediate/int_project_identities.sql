@@ -6,8 +6,8 @@
 --                          (so spelling variants of the same name are one project)
 -- Ambiguous and near matches are never merged; rpt_lifecycle_uncertain_matches lists them.
 -- A table: four marts and its tests read it, and a view would be computed again for each. Kept by
--- project: a coded project's identity never changes (its code is its lifecycle), so a run rebuilds
--- the projects listed in a changed round and every project without a code (few, and a new coded
+-- project: a coded project's identity never changes (its code is its lifecycle), so a run adds the
+-- projects new in a changed round, rebuilds every project without a code (few, and a new coded
 -- project of their city and name can change theirs), and drops those no longer listed anywhere
 -- (macros/incremental_rounds.sql, delete_incremental_identities).
 {{ config(
