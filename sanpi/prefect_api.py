@@ -111,6 +111,16 @@ def start_temporary_api() -> TemporaryPrefectApi | None:
     return api
 
 
+def heartbeats_off():
+    """A context in which flow runs send no heartbeats. Heartbeats tell a lasting server that a run is
+    alive (it marks runs that go quiet as crashed); a temporary API ends with the command, so no one is
+    there to act on them, and at each flow's end Prefect waits for the heartbeat thread to wake from its
+    one-second sleep: 0-1 s, twice a run (pipeline and ingest), at random."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+
+
 def wait_for_api(api: TemporaryPrefectApi | None) -> None:
     if api is not None:
         api.wait_ready(float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", 120)))

@@ -71,6 +71,8 @@ def test_sanpi_run_records_a_real_flow_run_and_regenerates_docs_only_when_the_pr
     assert _logged(home, "Ingest done") and _logged(home, "All checks passed")  # sent before it stopped
     with sqlite3.connect(home / "prefect.db") as db:  # and the events it held were written
         assert db.execute("SELECT count(*) FROM events WHERE event = 'prefect.flow-run.Completed'").fetchone()[0] >= 2
+        # No heartbeats for a server that ends with the command (each flow's end waited up to 1 s for them).
+        assert db.execute("SELECT count(*) FROM events WHERE event = 'prefect.flow-run.heartbeat'").fetchone()[0] == 0
     assert _processes_with(home) == []  # and it was stopped
     static = tmp_path / "dbt_target" / "static_index.html"
     assert static.exists()
