@@ -67,29 +67,6 @@ per_stage as (
     group by lifecycle_key
 ),
 
-round_listing as (
-    -- the lifecycle's amount as of the end of each round it is listed in (its last stage that round),
-    -- with the amount of the round it was listed in before: rpt_cumulative_comparison sums these per
-    -- round instead of grouping every project-stage row of the history on each build
-    select
-        lifecycle_key,
-        list({'round_no': round_no, 'investment_yi': investment_yi, 'previous_yi': previous_yi}
-             order by round_no)                                 as round_listing
-    from (
-        select *, lag(investment_yi) over (partition by lifecycle_key order by round_no) as previous_yi
-        from (
-            select
-                lifecycle_key,
-                round_no,
-                -- the first row by stage_order desc, project_key (unique in a lifecycle's round)
-                arg_min_null(investment_yi, {'s': -stage_order, 'k': project_key}) as investment_yi
-            from rows
-            group by lifecycle_key, round_no
-        )
-    )
-    group by lifecycle_key
-),
-
 members as (
     select
         lifecycle_key,
@@ -143,8 +120,6 @@ select
     s.production_round_no is not null                                  as is_in_production,
     coalesce(s.started_round_no < s.signed_round_no, false)
         or coalesce(s.production_round_no < s.started_round_no, false) as has_stage_order_anomaly,
-    m.member_key_hash,
-    r.round_listing
+    m.member_key_hash
 from shaped as s
 left join members as m using (lifecycle_key)
-join round_listing as r using (lifecycle_key)

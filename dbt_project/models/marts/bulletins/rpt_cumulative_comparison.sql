@@ -39,14 +39,27 @@ rounds as (
 
 -- Running sums over rounds, not a join of every round to all earlier ones: the work grows with the
 -- rows, not with rows x rounds (which, at 90 rounds of history, took most of a build and 9 GB).
+round_listing as (
+    -- a project's amount as of the end of each round it is listed in (its last stage that round)
+    select
+        lifecycle_key,
+        round_no,
+        -- the first row by stage_order desc, project_key (unique in a lifecycle's round), unsorted
+        arg_min_null(investment_yi, {'s': -stage_order, 'k': project_key}) as investment_yi
+    from stages
+    group by lifecycle_key, round_no
+),
+
 amount_changes as (
-    -- how each listing moves the sum of latest amounts, and whether it is the project's first (each
-    -- lifecycle's amount by round and the one before are kept by int_project_lifecycles)
+    -- how each listing moves the sum of latest amounts, and whether it is the project's first
     select
         round_no,
         count(*) filter (where previous_yi is null)                  as new_projects,
         sum(investment_yi - coalesce(previous_yi, 0))                as latest_yi_change
-    from (select unnest(round_listing, recursive := true) from {{ ref('int_project_lifecycles') }})
+    from (
+        select *, lag(investment_yi) over (partition by lifecycle_key order by round_no) as previous_yi
+        from round_listing
+    )
     group by round_no
 ),
 

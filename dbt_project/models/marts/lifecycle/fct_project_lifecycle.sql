@@ -24,7 +24,7 @@ latest as (
 
 select
     -- every stored column but the incremental bookkeeping, in the stored order
-    s.* exclude (member_key_hash, round_listing),
+    s.* exclude (member_key_hash),
     l.latest_round_no,
     l.latest_round_no - s.furthest_stage_round_no                      as rounds_since_last_move,
     s.furthest_stage_code <> 'production'
