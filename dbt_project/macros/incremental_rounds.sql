@@ -76,47 +76,37 @@
     (incremental_projects_filter). Without state: every row is deleted and rebuilt.
 -#}
 {% macro delete_incremental_projects(previous_sql='') %}
-    {% if execute and this is not none and is_incremental() %}
-        {% if round_state_exists() %}
-            {% set keys = incremental_state_schema() ~ '.' ~ this.identifier ~ '__projects' %}
-            create schema if not exists {{ incremental_state_schema() }};
-            create or replace table {{ keys }} as
-            with changed_rounds as ({{ changed_rounds_sql() }})
-            select project_key
-            from {{ ref('int_project_stages_deduplicated') }}
-            where round_no in (select round_no from changed_rounds)
-            {% if previous_sql %}
-            union
-            {{ previous_sql }}
-            {% endif %};
-            delete from {{ this }} where project_key in (select project_key from {{ keys }})
-        {% else %}
-            delete from {{ this }}
-        {% endif %}
-    {% endif %}
+    {% set listed = 'select project_key from ' ~ ref('int_project_stages_deduplicated')
+                    ~ ' where round_no in (select round_no from changed_rounds)' %}
+    {{ delete_projects_to_rebuild(listed ~ (' union ' ~ previous_sql if previous_sql else '')) }}
 {% endmacro %}
 
 {#- pre_hook of int_project_identities: a coded project's identity never changes, so the rows to
     rebuild are those of projects new in a changed round, of every project without a code (a new coded
     project of its city and name can change its identity) and of projects no longer listed anywhere.
     (Deleting and inserting again the coded projects a new round lists once more, scattered over the
-    whole table, made the next checkpoint touch every row group of it.) The model selects the rows of
-    the same projects (incremental_projects_filter). Without state: every row. -#}
+    whole table, made the next checkpoint touch every row group of it.) -#}
 {% macro delete_incremental_identities() %}
+    {% set stages = ref('int_project_stages_deduplicated') %}
+    {{ delete_projects_to_rebuild(
+        'select project_key from (select project_key from ' ~ stages
+        ~ ' where round_no in (select round_no from changed_rounds)) anti join ' ~ this ~ ' using (project_key)
+         union
+         select project_key from ' ~ this ~ " where match_method <> 'project_code'
+         union
+         select project_key from " ~ this ~ ' anti join ' ~ stages ~ ' using (project_key)') }}
+{% endmacro %}
+
+{#- The keys `keys_sql` selects (it may read `changed_rounds`) go to incremental_state.<model>__projects
+    and their rows are deleted; without state, every row is. -#}
+{% macro delete_projects_to_rebuild(keys_sql) %}
     {% if execute and this is not none and is_incremental() %}
         {% if round_state_exists() %}
             {% set keys = incremental_state_schema() ~ '.' ~ this.identifier ~ '__projects' %}
-            {% set stages = ref('int_project_stages_deduplicated') %}
             create schema if not exists {{ incremental_state_schema() }};
             create or replace table {{ keys }} as
             with changed_rounds as ({{ changed_rounds_sql() }})
-            select project_key from (
-                select project_key from {{ stages }} where round_no in (select round_no from changed_rounds)
-            ) anti join {{ this }} using (project_key)
-            union
-            select project_key from {{ this }} where match_method <> 'project_code'
-            union
-            select project_key from {{ this }} anti join {{ stages }} using (project_key);
+            {{ keys_sql }};
             delete from {{ this }} where project_key in (select project_key from {{ keys }})
         {% else %}
             delete from {{ this }}
