@@ -127,12 +127,18 @@ def test_loader_accounts_for_every_row_and_skips_known_bytes(tmp_path):
     assert con.sql("SELECT count(*) FROM raw.submission_rows").fetchall() == [(1,)]
 
 
-def test_new_version_of_a_submission_supersedes_the_old_one(tmp_path):
+def _loaded_inbox(tmp_path):
+    """The test inbox, every file loaded one per transaction: its folder and the warehouse connection."""
     root = _inbox(tmp_path / "inbox")
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     ensure_raw_schema(con)
     for f in discover(root):
         load_file(con, f, str(root), tmp_path / "store")
+    return root, con
+
+
+def test_new_version_of_a_submission_supersedes_the_old_one(tmp_path):
+    root, con = _loaded_inbox(tmp_path)
     path = root / "submissions" / "7" / "济源.xlsx"
     path.write_bytes(xlsx_bytes({"签约一批": [HEADER, [1, "419001-R07-0001", "甲", "济源市", "先进制造业", 2.5]]}))
     outcome = load_file(con, next(f for f in discover(root) if f.path == path), str(root), tmp_path / "store")
@@ -146,11 +152,7 @@ def test_new_version_of_a_submission_supersedes_the_old_one(tmp_path):
 def test_a_renamed_submission_with_the_same_bytes_replaces_the_old_name(tmp_path):
     """A unit's list for a round renamed in the inbox (same bytes, new file name) is the same document:
     the new name becomes the one current version, not a second copy of its rows."""
-    root = _inbox(tmp_path / "inbox")
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    ensure_raw_schema(con)
-    for f in discover(root):
-        load_file(con, f, str(root), tmp_path / "store")
+    root, con = _loaded_inbox(tmp_path)
     old = root / "submissions" / "7" / "济源.xlsx"
     new = old.with_name("济源示范区第7期三个一批项目清单.xlsx")
     old.rename(new)
