@@ -266,10 +266,20 @@ def _normed(header: _Header, plain: bool):
     return normed
 
 
-def _typed_sql(table: str, header: _Header, width: int, plain: bool, totals_possible: bool) -> str:
+# Stage codes as the typed table keeps them (1, 2, 3: one byte a row, not a string).
+STAGES = ("signed", "started", "production")
+_STAGE_TEXT = "CASE stage " + " ".join(f"WHEN {i} THEN '{s}'" for i, s in enumerate(STAGES, 1)) + " END"
+# Bits of `flags`, kept for the rows that are not clean only (a clean row is a regular project row).
+IRREGULAR, PROJECT_ROW, HEADER_LIKE = 1, 2, 4
+
+
+def _typed_sql(table: str, header: _Header, first: list[str], plain: bool, totals_possible: bool) -> str:
     """read_csv of a list of files (every cell text) to one row per record: the file's index in the
-    list, the cells the header names (as read and, when the files need it, normalised) and the
-    verdicts. Row ids number the records in the files' order (insertion order is preserved)."""
+    list, the normalised cells the insert reads, the stage, amount and verdicts (flags: IRREGULAR,
+    PROJECT_ROW, HEADER_LIKE: its cells are the header record `first`). Row ids number the records in
+    the files' order (insertion order is preserved). Only what the insert and the per-file checks read
+    is kept: the cells of rejected rows are read again, by the Python reader (~20% of the statement)."""
+    width = len(first)
     cells = [f"c{i}" for i in range(width)]
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in cells) + "}"
     mapped = [f"c{i}" for i in header.columns]
@@ -294,11 +304,10 @@ def _typed_sql(table: str, header: _Header, width: int, plain: bool, totals_poss
                          if totals_possible and c in header.columns.values()) or "false"
     amount_text = f"replace({inv}, ',', '')"
     factor = _FACTORS[header.factor]
-    # Cells the insert does not read are kept for the rows that are not loaded as they are (header,
-    # rejected rows) only: materialising every row's cells was a third of the statement's cost.
-    inserted = {normed(c) for c in _INSERTED if c in header.columns.values()}
-    rare = [c for c in kept.split(", ")[1:] if c not in inserted]
-    rare = f"REPLACE ({', '.join(f'CASE WHEN clean THEN NULL ELSE {c} END AS {c}' for c in rare)})" if rare else ""
+    # Only the cells the insert reads are kept (materialising every row's cells was a third of the
+    # statement's cost).
+    inserted = list(dict.fromkeys(normed(c) for c in _INSERTED if c in header.columns.values()))
+    header_like = " AND ".join(f"c{i} = {_sql_str(first[i])}" for i in header.columns)
     # Amounts in 亿元 with at most 4 decimals are exact as DECIMAL(18, 4): no 38-digit arithmetic or
     # rounding for them (the general expression below, 128-bit, costs several times more).
     amount4 = (f"CASE WHEN regexp_full_match({amount_text}, '[0-9]{{1,14}}(\\.[0-9]{{1,4}})?') "
@@ -344,47 +353,68 @@ def _typed_sql(table: str, header: _Header, width: int, plain: bool, totals_poss
                    coalesce(amount4, CAST(round_even(amount, 4) AS DECIMAL(18, 4))) AS investment_yi
             FROM amounts
         )
-        SELECT * {rare},
+        SELECT f, {''.join(c + ', ' for c in inserted)}clean, investment_yi,
+               CAST(CASE stage_code {' '.join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STAGES, 1))} END AS UTINYINT) AS stage,
                CASE WHEN clean THEN hash(stage_code, {code} <> '', CASE WHEN {code} <> '' THEN {code} ELSE {name} END)
                   END AS dup_hash,
-               CAST(NULL AS BIGINT) AS duplicate_of
+               CASE WHEN NOT clean THEN CAST(irregular AS UTINYINT) * {IRREGULAR} + CAST(project_row AS UTINYINT) * {PROJECT_ROW}
+                                        + CAST({header_like} AS UTINYINT) * {HEADER_LIKE} END AS flags
         FROM judged"""
+
+
+class _Records:
+    """Cells of a file's records as the Python reader splits them, for the few rows that are not loaded
+    as they are (rejected, duplicates): the typed table keeps only what the insert reads. Each file is
+    split once, up to the last row asked for (rows are asked for in order)."""
+
+    def __init__(self, sources: list[Source], shapes: list[_Shape], header: _Header):
+        self._sources, self._shapes, self._header = sources, shapes, header
+        self._read: dict[int, tuple[object, list[list[str]]]] = {}
+
+    def cells(self, f: int, number: int) -> dict[str, str | None]:
+        """Row `number` (1-based) of file f, by the header's column names."""
+        if f not in self._read:
+            text = codecs.decode(self._sources[f].data, "utf-8-sig")
+            self._read[f] = (csv.reader(io.StringIO(text, newline=""), self._shapes[f].dialect), [])
+        reader, rows = self._read[f]
+        while len(rows) < number:
+            rows.append(next(reader))
+        cells = rows[number - 1]
+        return {col: cells[i] if i < len(cells) else None for i, col in self._header.columns.items()}
 
 
 def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape]) -> list[Prepared | None]:
     """One read_csv for the group, then verdicts per file: it is regular, its rejected rows are
     rejected for the Python reader's reasons, its duplicates found; the insert is ready."""
     header, first, plain = shapes[0].header, shapes[0].first, shapes[0].plain
-    con.execute(_typed_sql(table, header, len(first), plain, shapes[0].totals_possible),
+    con.execute(_typed_sql(table, header, first, plain, shapes[0].totals_possible),
                 [[s.path for s in sources], shapes[0].delimiter])
     normed = _normed(header, plain)
     name, code = normed("project_name"), normed("project_code")
-    raw = [f"c{i}" for i in header.columns]
-    raw_select = ", ".join(f"x.{c}" for c in raw)
-    expected_header = [first[i] for i in header.columns]
     # Per file: its first record is the header (row 1), the others rows 2, 3, ... in file order
     # (rowid follows the files' and their records' order: insertion order is preserved). The header
     # row's own verdicts are taken out of the counts.
     stats = {f: rest for f, *rest in con.execute(f"""
         SELECT f, count(*), min(rowid),
-               count(*) FILTER (WHERE irregular), count(*) FILTER (WHERE project_row AND NOT clean),
+               count(*) FILTER (WHERE flags & {IRREGULAR} <> 0), count(*) FILTER (WHERE flags & {PROJECT_ROW} <> 0),
                count(*) FILTER (WHERE clean), count(DISTINCT dup_hash) FILTER (WHERE clean)
         FROM {table} GROUP BY f""").fetchall()}
-    # The header rows by row id (arg_min of their cells in the query above cost 10x this).
-    headers = {f: rest for f, *rest in con.execute(f"""
-        SELECT f, [{', '.join(raw)}], irregular, project_row AND NOT clean FROM {table}
-        WHERE rowid IN (SELECT unnest(CAST(? AS BIGINT[])))""", [[v[1] for v in stats.values()]]).fetchall()}
+    # The header rows by row id (arg_min in the query above cost 10x this). A header is never clean.
+    headers = dict(con.execute(f"""
+        SELECT f, coalesce(flags, 0) FROM {table}
+        WHERE rowid IN (SELECT unnest(CAST(? AS BIGINT[])))""", [[v[1] for v in stats.values()]]).fetchall())
     ok: dict[int, list] = {}
     for f, looked in enumerate(shapes):
         if f not in stats:
             continue
         count, base, irregular, nonclean, clean, distinct = stats[f]
-        header_row, header_irregular, header_nonclean = headers[f]
+        header_flags = headers[f]
         # Every line one record (no quoted line breaks, no blank lines DuckDB would drop), the header
         # split as Python split it, no row that is not a project row (合计, sections, notes), nothing
         # SQL cannot normalise.
-        if count == looked.lines and irregular == int(header_irregular) and header_row == expected_header:
-            ok[f] = [base, nonclean - int(header_nonclean), clean, distinct]
+        if (count == looked.lines and header_flags & HEADER_LIKE
+                and irregular == bool(header_flags & IRREGULAR)):
+            ok[f] = [base, nonclean - bool(header_flags & PROJECT_ROW), clean, distinct]
     files = f"{table}_files"
     con.execute(f"CREATE TEMP TABLE {files} (f INTEGER, base BIGINT, sha256 VARCHAR, file_path VARCHAR, "
                 f"round_no INTEGER, city_code VARCHAR)")
@@ -401,50 +431,46 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape])
         return ", ".join(str(f) for f in sorted(fs))
 
     with_duplicates = [f for f, (_, _, clean, distinct) in ok.items() if distinct < clean]
+    not_duplicate = " AND duplicate_of IS NULL" if with_duplicates else ""
     if with_duplicates:  # (hash collisions only send more files down this exact path)
         # A project listed twice in one stage: the first listing loads, later ones are duplicates.
+        con.execute(f"ALTER TABLE {table} ADD COLUMN duplicate_of BIGINT")
         con.execute(f"""UPDATE {table} SET duplicate_of = d.first_row
                         FROM (SELECT x.rowid AS id, {row_number} AS number,
-                                     min({row_number}) OVER (PARTITION BY x.f, stage_code, {dup_key}) AS first_row
+                                     min({row_number}) OVER (PARTITION BY x.f, stage, {dup_key}) AS first_row
                               FROM {table} x JOIN {files} files USING (f)
                               WHERE clean AND f IN ({listed(with_duplicates)})) d
                         WHERE {table}.rowid = d.id AND d.number > d.first_row""")
     results = {f: ReadResult() for f in ok}
+    records = _Records(sources, shapes, header)
     with_rejects = [f for f, (_, nonclean, _, _) in ok.items() if nonclean]
     if with_rejects:
         # Rejected rows: the Python reader's own row code gives the reasons (and must reject them).
         tables = {}
-        for f, number, *values in con.execute(f"""
-                SELECT f, {row_number}, {raw_select} FROM {table} x JOIN {files} files USING (f)
-                WHERE f IN ({listed(with_rejects)}) AND x.rowid > files.base AND project_row AND NOT clean
+        for f, number in con.execute(f"""
+                SELECT f, {row_number} FROM {table} x JOIN {files} files USING (f)
+                WHERE f IN ({listed(with_rejects)}) AND x.rowid > files.base AND flags & {PROJECT_ROW} <> 0
                 ORDER BY x.rowid""").fetchall():
             if f not in tables:
                 tables[f] = _Table(None, None, results[f])
                 tables[f].header = header
-            tables[f].project_row(number, dict(zip(header.columns.values(), values)))
+            tables[f].project_row(number, records.cells(f, number))
         for f in with_rejects:
             if results[f].rows:  # Python would load a row SQL rejects: Python reads the file
                 del ok[f]
     duplicates = [] if not with_duplicates else con.execute(f"""
-        SELECT f, {row_number}, duplicate_of, {code}, {name}, stage_code, {raw_select}
+        SELECT f, {row_number}, duplicate_of, {code}, {name}, {_STAGE_TEXT}
         FROM {table} x JOIN {files} files USING (f)
         WHERE f IN ({listed(set(with_duplicates) & set(ok))}) AND duplicate_of IS NOT NULL
         ORDER BY x.rowid""").fetchall()
     loaded = {f: ok[f][2] for f in ok}
-    records: dict[int, list[list[str]]] = {}
-    for f, number, first_row, project_code, project_name, stage_code, *values in duplicates:
+    for f, number, first_row, project_code, project_name, stage_code in duplicates:
         out = results[f]
-        if f not in records:  # a loaded row's cells are not all kept: as the Python reader reads them
-            text = codecs.decode(sources[f].data, "utf-8-sig")
-            records[f] = list(csv.reader(io.StringIO(text, newline=""), shapes[f].dialect))
-        cells = records[f][number - 1]
-        values = [cells[i] if i < len(cells) else None for i in header.columns]
         detail, column, reason = duplicate_messages(first_row, project_code or None, project_name, stage_code)
         out.findings.append({"sheet": None, "row_number": number, "finding": "duplicate_project",
                              "detail": detail, "expected": None, "actual": None})
         out.quarantined.append({"sheet": None, "row_number": number, "column_name": column,
-                                "raw_values": raw_values_json(dict(zip(header.columns.values(), values))),
-                                "reason": reason})
+                                "raw_values": raw_values_json(records.cells(f, number)), "reason": reason})
         loaded[f] -= 1
     dropped = set(range(len(sources))) - set(ok)
     if dropped:
@@ -453,7 +479,7 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape])
     if ok and "project_code" in header.columns.values():
         # (No join: a plain scan returns the rows in file order, so no sort by file either.)
         got = con.execute(f"""SELECT f, hash({code}) AS code FROM {table}
-                              WHERE f IN ({listed(ok)}) AND clean AND duplicate_of IS NULL AND {code} <> ''""").fetchnumpy()
+                              WHERE f IN ({listed(ok)}) AND clean{not_duplicate} AND {code} <> ''""").fetchnumpy()
         fs, hashes = np.asarray(got["f"]), np.asarray(got["code"], dtype=np.uint64)
         if len(fs) and not bool(np.all(fs[1:] >= fs[:-1])):
             order = np.argsort(fs, kind="stable")
@@ -472,11 +498,11 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape])
     group.insert_sql = f"""
         INSERT INTO raw.submission_rows (file_sha256, file_path, sheet, row_number, round_no, city_code,
             stage_code, project_code, project_name, county, sector_label, investment_yi, enterprise)
-        SELECT files.sha256, files.file_path, NULL, {row_number}, files.round_no, files.city_code, stage_code,
+        SELECT files.sha256, files.file_path, NULL, {row_number}, files.round_no, files.city_code, {_STAGE_TEXT},
                {optional('project_code')}, {name}, {optional('county')}, {optional('sector_label')},
                investment_yi, {optional('enterprise')}
         FROM {table} x JOIN {files} files USING (f)
-        WHERE x.rowid > files.base AND clean AND duplicate_of IS NULL"""
+        WHERE x.rowid > files.base AND clean{not_duplicate}"""
     empty = np.zeros(0, dtype=np.uint64)
     prepared: list[Prepared | None] = [None] * len(sources)
     for f in ok:
