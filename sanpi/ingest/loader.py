@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 import duckdb
 import pandas as pd
 
-from sanpi.ingest import code_index, fast_csv
+from sanpi.ingest import allocator, code_index, fast_csv
 from sanpi.ingest.inbox import InboxFile, settled_stat
 from sanpi.ingest.submissions import ReadResult, SubmissionFormatError, read_submission
 
@@ -651,7 +651,8 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], sourc
     unique = len({f.rel_path for f in files}) == len(files)
     history = _previous_loads(con, files) if unique and len(batches) > 1 else None
     left = sum(size for _, size in batches)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sanpi-read-ahead") as reader, \
+    with allocator.reusing_freed_blocks(), \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="sanpi-read-ahead") as reader, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="sanpi-code-index") as checker:
         def read_ahead(i: int):
             if history is None or i >= len(batches):
