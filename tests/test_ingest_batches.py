@@ -223,8 +223,9 @@ def test_load_time_is_stored_as_now_was_in_the_connection_time_zone(tmp_path):
 
 
 def test_later_batches_are_read_ahead_in_a_thread_and_load_the_same(tmp_path, monkeypatch):
-    """While a batch is written, the next one's files are read, hashed, copied and shaped in another
-    thread; what is loaded is what one file per transaction loads."""
+    """The first batch's files are read, hashed, copied and shaped by two threads before anything else
+    runs; while a batch is written, the next one's files in another thread. What is loaded is what one
+    file per transaction loads."""
     inbox, files = _corpus_pair(tmp_path)
     threads: dict[str, str] = {}
     read = loader._read
@@ -238,7 +239,9 @@ def test_later_batches_are_read_ahead_in_a_thread_and_load_the_same(tmp_path, mo
     for w in (batched, single):
         w.load()
     assert sorted(threads) == sorted(f.rel_path for f in files)
-    assert all(name.startswith("sanpi-read-ahead") for name in threads.values())
+    first = [f.rel_path for f in files[:4]]   # (max_files=4)
+    assert all(threads[path].startswith("sanpi-read-first") for path in first)
+    assert all(name.startswith("sanpi-read-ahead") for path, name in threads.items() if path not in first)
     assert batched.outcomes == single.outcomes
     assert batched.state() == single.state()
 
@@ -278,3 +281,24 @@ def test_a_list_naming_a_path_twice_loads_it_once(tmp_path):
     expected = [loader.load_file(single, f, str(inbox), tmp_path / "single_store") for f in twice]
     assert got == expected and got[-1].status == "unchanged"
     assert _state(con, tmp_path / "store") == _state(single, tmp_path / "single_store")
+
+
+def test_threads_storing_the_same_bytes_at_once_leave_one_whole_copy(tmp_path):
+    """The first batch is read by two threads, and a later batch's files while a batch is written: the same
+    bytes under two paths are stored by two threads at once."""
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = "序号,项目名称,总投资(亿元)\n".encode() + b"1,x,2.5\n" * 2_000_000
+    sha = hashlib.sha256(data).hexdigest()
+    start = threading.Barrier(4)
+
+    def store(_):
+        start.wait()
+        return loader.store_raw_bytes(data, sha, ".csv", tmp_path)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        stored = set(pool.map(store, range(4)))
+    assert len(stored) == 1
+    target = stored.pop()
+    assert target.read_bytes() == data
+    assert [p.name for p in target.parent.iterdir()] == [target.name]   # no part file left behind

@@ -16,22 +16,25 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import re
+import threading
 import unicodedata
-import shutil
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import duckdb
-import pandas as pd
 
 from sanpi.ingest import allocator, code_index, fast_csv
 from sanpi.ingest.inbox import InboxFile, settled_stat
 from sanpi.ingest.submissions import ReadResult, SubmissionFormatError, read_submission
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 # Findings recorded for the record, not for anyone's attention.
@@ -74,9 +77,10 @@ def store_raw_bytes(data: bytes, sha256: str, suffix: str, store: Path) -> Path:
     target = store / sha256[:2] / f"{sha256}{suffix.lower()}"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".part")
+        # (A name of its own: two threads may store the same bytes at once.)
+        tmp = target.with_name(f"{target.name}.{threading.get_ident()}.part")
         tmp.write_bytes(data)
-        shutil.move(tmp, target)
+        os.replace(tmp, target)   # (same folder: a rename, where shutil.move stats the target first)
     return target
 
 
@@ -202,6 +206,8 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
 
 
 def _quarantine_rows(f: InboxFile, sha256: str, result: ReadResult, stamp: datetime) -> pd.DataFrame:
+    import pandas as pd
+
     # quarantined_at is the file's load time (it was now() of the file's own transaction).
     return pd.DataFrame([
         {"file_path": f.rel_path, "file_sha256": sha256, "sheet": q["sheet"], "row_number": q["row_number"],
@@ -324,6 +330,8 @@ def _codes_in_other_units(con, f: InboxFile, sha256: str, codes, batch: _Batch |
 
 
 def _insert_findings(con, f: InboxFile, sha256: str, findings: list[dict]) -> None:
+    import pandas as pd
+
     if not findings:
         return
     frame = pd.DataFrame(findings, columns=["sheet", "row_number", "finding", "detail", "expected", "actual"])
@@ -362,6 +370,8 @@ def _prepare_fast_csvs(con, pending: Sequence["_Pending"], store: Path) -> list[
 
 def _load_submission(con, f: InboxFile, data: bytes, sha256: str, prepared: fast_csv.Prepared | None,
                      stamp: datetime, batch: _Batch | None = None) -> _Counts:
+    import pandas as pd
+
     fast = None if prepared is None else fast_csv.insert(con, prepared)
     codes = None
     if fast is not None:
@@ -414,6 +424,8 @@ def _decimals(value, measure: str, source_text: str | None) -> int:
 
 
 def _load_bulletin(con, f: InboxFile, data: bytes, sha256: str, stamp: datetime) -> _Counts:
+    import pandas as pd
+
     try:
         from sanpi.bulletin import read_bulletin   # (imported ahead by load_files: ~0.5 s, cn2an and bs4)
 
@@ -659,12 +671,20 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], sourc
                 return None
             return reader.submit(lambda: [_read(f, history, store) for f in batches[i][0]])
 
+        # Imports only some files need (pandas: files read in Python, quarantine, findings; the bulletin
+        # reader), in another thread while the first batch is read and typed.
+        checker.submit(importlib.import_module, "pandas")
         if any(f.kind == "bulletin" for f in files):
-            # The bulletin reader's imports in another thread, while the first batch is read and typed.
             checker.submit(importlib.import_module, "sanpi.bulletin")
-        ahead = read_ahead(0)
+        ahead = None
         for i, (batch, size) in enumerate(batches):
-            reads = None if ahead is None else ahead.result()
+            if i == 0 and history is not None:
+                # Nothing else runs yet: the first batch is read by two threads (hashing and file I/O
+                # let go of the GIL), then the next one is read ahead while DuckDB loads this one.
+                with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sanpi-read-first") as first:
+                    reads = list(first.map(lambda f: _read(f, history, store), batch))
+            else:
+                reads = None if ahead is None else ahead.result()
             ahead = read_ahead(i + 1)
             left -= size
             try:
