@@ -78,8 +78,8 @@ def _load(inbox: Path, warehouse: Path, fast: bool, monkeypatch, batched: bool =
     the fast path reads the files of one shape with one read_csv); the files the fast path loaded."""
     taken: list[str] = []
 
-    def spy(con, sources, shapes=None):
-        result = _PREPARE(con, sources, shapes)
+    def spy(con, sources, shapes=None, pool=None):
+        result = _PREPARE(con, sources, shapes, pool)
         taken.extend(s.path for s, prepared in zip(sources, result) if prepared is not None)
         return result
 

@@ -19,9 +19,10 @@ import codecs
 import csv
 import io
 import re
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Sequence
+from typing import Callable, Sequence
 
 import duckdb
 import numpy as np
@@ -97,20 +98,25 @@ class _Shape:
 @dataclass
 class _Group:
     """Files of one shape, read by one read_csv into one temporary table and inserted by one statement
-    (at the first of them the loader writes; the others' rows are in raw.submission_rows by then)."""
+    (at the first of them the loader writes; the others' rows are in raw.submission_rows by then).
+    Every clean row is inserted; a file that lists a project twice then has its later listings taken
+    out again (drop_duplicates): which files may is worked out meanwhile (`duplicates`)."""
     table: str
     insert_sql: str = ""
     rows: int = 0
     inserted: bool = False
+    duplicates: Future | None = None   # -> the indexes of the files that may list a project twice
+    drop_duplicates: Callable[[duckdb.DuckDBPyConnection, "Prepared"], int] | None = None
 
 
 @dataclass
 class Prepared:
     """One file of a group, read, typed and checked: what its load writes besides its rows."""
     result: ReadResult   # quarantined rows and findings; the typed rows wait in the group's table
-    rows: int            # rows it loads
+    rows: int            # clean rows it inserts (duplicates among them are taken out after the insert)
     codes: np.ndarray    # hash(project_code) of those rows that have a code (for code_index)
     group: _Group
+    index: int = 0       # the file's index in its group
 
 
 @dataclass
@@ -118,7 +124,7 @@ class FastRead:
     result: ReadResult   # rows empty: the typed rows are in raw.submission_rows
     rows_loaded: int
     codes: np.ndarray
-    inserted: int        # rows this call inserted: the whole group's at its first file, else 0
+    inserted: int        # rows this call added: the whole group's at its first file (else 0), less duplicates taken out
 
     @property
     def rows_read(self) -> int:
@@ -200,13 +206,14 @@ _tables = 0
 
 
 def prepare(con: duckdb.DuckDBPyConnection, sources: Sequence[Source],
-            shapes: Sequence[object] | None = None) -> list[Prepared | None]:
+            shapes: Sequence[object] | None = None, pool: Executor | None = None) -> list[Prepared | None]:
     """Read, type and check CSVs in temporary tables, outside any transaction (a read_csv error would
     abort it). Files of one shape (delimiter, header record, anything to normalise or not) go through
     one read_csv: a statement per file cost ~300 statements per campaign, and one statement over many
     files keeps both cores busy. None for a file that is not regular: the caller reads it with the
     Python reader. discard() drops the tables. shapes: shape() of each source, or NOT_LOOKED, when the
-    caller looked already (the loader does while it reads ahead)."""
+    caller looked already (the loader does while it reads ahead). pool: a thread for the check for
+    duplicates while DuckDB inserts (None: checked here)."""
     out: list[Prepared | None] = [None] * len(sources)
     shapes = [shape(s.data) if shapes is None or shapes[i] is NOT_LOOKED else shapes[i]
               for i, s in enumerate(sources)]
@@ -215,21 +222,21 @@ def prepare(con: duckdb.DuckDBPyConnection, sources: Sequence[Source],
         if looked is not None:
             groups.setdefault(looked.key, []).append(i)
     for members in groups.values():
-        got = _try_group(con, [sources[i] for i in members], [shapes[i] for i in members])
+        got = _try_group(con, [sources[i] for i in members], [shapes[i] for i in members], pool)
         if got is None and len(members) > 1:
             # read_csv refused one of them (strict mode): each on its own, so that only it goes to Python.
-            got = [(_try_group(con, [sources[i]], [shapes[i]]) or [None])[0] for i in members]
+            got = [(_try_group(con, [sources[i]], [shapes[i]], pool) or [None])[0] for i in members]
         for i, prepared in zip(members, got or [None]):
             out[i] = prepared
     return out
 
 
-def _try_group(con, sources: list[Source], shapes: list[_Shape]) -> list[Prepared | None] | None:
+def _try_group(con, sources: list[Source], shapes: list[_Shape], pool: Executor | None) -> list[Prepared | None] | None:
     global _tables
     _tables += 1
     table = f"_fast_typed_{_tables}"
     try:
-        return _prepare_group(con, table, sources, shapes)
+        return _prepare_group(con, table, sources, shapes, pool)
     except duckdb.Error:
         for t in (table, f"{table}_files"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
@@ -245,7 +252,10 @@ def insert(con: duckdb.DuckDBPyConnection, prepared: Prepared) -> FastRead:
         group.inserted = True
         if inserted != group.rows:
             raise RuntimeError(f"fast CSV path inserted {inserted} rows, expected {group.rows}")
-    return FastRead(prepared.result, prepared.rows, prepared.codes, inserted)
+    dropped = 0
+    if prepared.index in group.duplicates.result():
+        dropped = group.drop_duplicates(con, prepared)
+    return FastRead(prepared.result, prepared.rows - dropped, prepared.codes, inserted - dropped)
 
 
 def discard(con: duckdb.DuckDBPyConnection) -> None:
@@ -362,6 +372,52 @@ def _typed_sql(table: str, header: _Header, first: list[str], plain: bool, total
         FROM judged"""
 
 
+@dataclass
+class _CleanRows:
+    """The clean rows of some files of a typed table, in file order: file index, hash of the duplicate
+    key (stage, code or name) and, where the row has a project code, hash(project_code)."""
+    f: np.ndarray
+    dup_hash: np.ndarray
+    has_code: np.ndarray
+    code: np.ndarray
+
+    def files_with_duplicates(self) -> set[int]:
+        """Files where two clean rows may share a duplicate key: they share 48 bits of its hash (a false
+        match only sends the file down the exact path)."""
+        if len(self.f) < 2:
+            return set()
+        keys = (self.f.astype(np.uint64) << np.uint64(48)) | (self.dup_hash >> np.uint64(16))
+        keys.sort()
+        same = np.flatnonzero(keys[1:] == keys[:-1])
+        return set((keys[same] >> np.uint64(48)).astype(np.int64).tolist())
+
+    def codes(self, files: list[int]) -> dict[int, np.ndarray]:
+        """Each file's codes (hash(project_code) of its clean rows with a code), in file order."""
+        f, code = self.f[self.has_code], self.code[self.has_code]
+        # (Every file's bounds in one call: a Python int searched for in the int32 array converted
+        # the whole array each time.)
+        wanted = np.asarray(files, dtype=f.dtype)
+        los, his = np.searchsorted(f, wanted, "left"), np.searchsorted(f, wanted, "right")
+        return {i: code[lo:hi] for i, lo, hi in zip(files, los.tolist(), his.tolist())}
+
+
+def _clean_rows(con, table: str, files: list[int], code: str | None) -> _CleanRows:
+    """_CleanRows of these files of a typed table (code: its project code column; None: it has none)."""
+    has_code = f"{code} <> ''" if code else "false"
+    hashed = f"hash({code})" if code else "CAST(0 AS UBIGINT)"
+    listed = ", ".join(map(str, sorted(files))) or "NULL"
+    # (No join: a plain scan returns the rows in file order, so no sort by file either.)
+    got = con.execute(f"""SELECT f, dup_hash, {has_code} AS has_code, {hashed} AS code FROM {table}
+                          WHERE f IN ({listed}) AND clean""").fetchnumpy()
+    f = np.asarray(got["f"], dtype=np.int32)
+    rows = _CleanRows(f, np.asarray(got["dup_hash"], dtype=np.uint64), np.asarray(got["has_code"], dtype=bool),
+                      np.asarray(got["code"], dtype=np.uint64))
+    if len(f) and not bool(np.all(f[1:] >= f[:-1])):
+        order = np.argsort(f, kind="stable")
+        rows = _CleanRows(f[order], rows.dup_hash[order], rows.has_code[order], rows.code[order])
+    return rows
+
+
 class _Records:
     """Cells of a file's records as the Python reader splits them, for the few rows that are not loaded
     as they are (rejected, duplicates): the typed table keeps only what the insert reads. Each file is
@@ -383,9 +439,11 @@ class _Records:
         return {col: cells[i] if i < len(cells) else None for i, col in self._header.columns.items()}
 
 
-def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape]) -> list[Prepared | None]:
+def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape],
+                   pool: Executor | None = None) -> list[Prepared | None]:
     """One read_csv for the group, then verdicts per file: it is regular, its rejected rows are
-    rejected for the Python reader's reasons, its duplicates found; the insert is ready."""
+    rejected for the Python reader's reasons; the insert is ready, and the check for duplicates under
+    way (in `pool` when given)."""
     header, first, plain = shapes[0].header, shapes[0].first, shapes[0].plain
     con.execute(_typed_sql(table, header, first, plain, shapes[0].totals_possible),
                 [[s.path for s in sources], shapes[0].delimiter])
@@ -397,7 +455,7 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape])
     stats = {f: rest for f, *rest in con.execute(f"""
         SELECT f, count(*), min(rowid),
                count(*) FILTER (WHERE flags & {IRREGULAR} <> 0), count(*) FILTER (WHERE flags & {PROJECT_ROW} <> 0),
-               count(*) FILTER (WHERE clean), count(DISTINCT dup_hash) FILTER (WHERE clean)
+               count(*) FILTER (WHERE clean)
         FROM {table} GROUP BY f""").fetchall()}
     # The header rows by row id (arg_min in the query above cost 10x this). A header is never clean.
     headers = dict(con.execute(f"""
@@ -407,14 +465,14 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape])
     for f, looked in enumerate(shapes):
         if f not in stats:
             continue
-        count, base, irregular, nonclean, clean, distinct = stats[f]
+        count, base, irregular, nonclean, clean = stats[f]
         header_flags = headers[f]
         # Every line one record (no quoted line breaks, no blank lines DuckDB would drop), the header
         # split as Python split it, no row that is not a project row (合计, sections, notes), nothing
         # SQL cannot normalise.
         if (count == looked.lines and header_flags & HEADER_LIKE
                 and irregular == bool(header_flags & IRREGULAR)):
-            ok[f] = [base, nonclean - bool(header_flags & PROJECT_ROW), clean, distinct]
+            ok[f] = [base, nonclean - bool(header_flags & PROJECT_ROW), clean]
     files = f"{table}_files"
     con.execute(f"CREATE TEMP TABLE {files} (f INTEGER, base BIGINT, sha256 VARCHAR, file_path VARCHAR, "
                 f"round_no INTEGER, city_code VARCHAR)")
@@ -425,25 +483,13 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape])
                      [sources[f].file_path for f in ok], [sources[f].round_no for f in ok],
                      [sources[f].city_code for f in ok]])
     row_number = "(x.rowid - files.base + 1)"
-    dup_key = f"CASE WHEN {code} <> '' THEN 'c' || {code} ELSE 'n' || {name} END"
 
     def listed(fs) -> str:
         return ", ".join(str(f) for f in sorted(fs))
 
-    with_duplicates = [f for f, (_, _, clean, distinct) in ok.items() if distinct < clean]
-    not_duplicate = " AND duplicate_of IS NULL" if with_duplicates else ""
-    if with_duplicates:  # (hash collisions only send more files down this exact path)
-        # A project listed twice in one stage: the first listing loads, later ones are duplicates.
-        con.execute(f"ALTER TABLE {table} ADD COLUMN duplicate_of BIGINT")
-        con.execute(f"""UPDATE {table} SET duplicate_of = d.first_row
-                        FROM (SELECT x.rowid AS id, {row_number} AS number,
-                                     min({row_number}) OVER (PARTITION BY x.f, stage, {dup_key}) AS first_row
-                              FROM {table} x JOIN {files} files USING (f)
-                              WHERE clean AND f IN ({listed(with_duplicates)})) d
-                        WHERE {table}.rowid = d.id AND d.number > d.first_row""")
     results = {f: ReadResult() for f in ok}
     records = _Records(sources, shapes, header)
-    with_rejects = [f for f, (_, nonclean, _, _) in ok.items() if nonclean]
+    with_rejects = [f for f, (_, nonclean, _) in ok.items() if nonclean]
     if with_rejects:
         # Rejected rows: the Python reader's own row code gives the reasons (and must reject them).
         tables = {}
@@ -458,43 +504,57 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape])
         for f in with_rejects:
             if results[f].rows:  # Python would load a row SQL rejects: Python reads the file
                 del ok[f]
-    duplicates = [] if not with_duplicates else con.execute(f"""
-        SELECT f, {row_number}, duplicate_of, {code}, {name}, {_STAGE_TEXT}
-        FROM {table} x JOIN {files} files USING (f)
-        WHERE f IN ({listed(set(with_duplicates) & set(ok))}) AND duplicate_of IS NOT NULL
-        ORDER BY x.rowid""").fetchall()
-    loaded = {f: ok[f][2] for f in ok}
-    for f, number, first_row, project_code, project_name, stage_code in duplicates:
-        out = results[f]
-        detail, column, reason = duplicate_messages(first_row, project_code or None, project_name, stage_code)
-        out.findings.append({"sheet": None, "row_number": number, "finding": "duplicate_project",
-                             "detail": detail, "expected": None, "actual": None})
-        out.quarantined.append({"sheet": None, "row_number": number, "column_name": column,
-                                "raw_values": raw_values_json(records.cells(f, number)), "reason": reason})
-        loaded[f] -= 1
     dropped = set(range(len(sources))) - set(ok)
     if dropped:
         con.execute(f"DELETE FROM {files} WHERE f IN ({listed(dropped)})")
-    codes: dict[int, np.ndarray] = {}
-    if ok and "project_code" in header.columns.values():
-        # (No join: a plain scan returns the rows in file order, so no sort by file either.)
-        got = con.execute(f"""SELECT f, hash({code}) AS code FROM {table}
-                              WHERE f IN ({listed(ok)}) AND clean{not_duplicate} AND {code} <> ''""").fetchnumpy()
-        fs, hashes = np.asarray(got["f"]), np.asarray(got["code"], dtype=np.uint64)
-        if len(fs) and not bool(np.all(fs[1:] >= fs[:-1])):
-            order = np.argsort(fs, kind="stable")
-            fs, hashes = fs[order], hashes[order]
-        # (Every file's bounds in one call: a Python int searched for in the int32 array converted
-        # the whole array each time.)
-        wanted = np.fromiter(ok, dtype=fs.dtype if len(fs) else np.int64, count=len(ok))
-        los, his = np.searchsorted(fs, wanted, "left"), np.searchsorted(fs, wanted, "right")
-        for f, lo, hi in zip(ok, los.tolist(), his.tolist()):
-            codes[f] = hashes[lo:hi]
+    has_code = "project_code" in header.columns.values()
+    clean = _clean_rows(con, table, list(ok), code if has_code else None)
+    # (A sort of ~10^6 hashes: in another thread while DuckDB inserts, where DuckDB's count(DISTINCT)
+    # kept both cores ~0.7 s at 10^7 rows before the insert could start.)
+    if pool is None:
+        duplicates: Future = Future()
+        duplicates.set_result(clean.files_with_duplicates())
+    else:
+        duplicates = pool.submit(clean.files_with_duplicates)
+    codes = clean.codes(list(ok)) if has_code else {}
 
     def optional(col: str) -> str:
         return f"nullif({normed(col)}, '')" if col in header.columns.values() else "NULL"
 
-    group = _Group(table, rows=sum(loaded.values()))
+    def drop_duplicates(con, prepared: Prepared) -> int:
+        """A project listed twice in one stage: the first listing loads, later ones are quarantined as
+        duplicates and taken out of raw.submission_rows again (inside the caller's transaction)."""
+        f = prepared.index
+        dup_key = f"CASE WHEN {code} <> '' THEN 'c' || {code} ELSE 'n' || {name} END"
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS duplicate_of BIGINT")
+        con.execute(f"""UPDATE {table} SET duplicate_of = d.first_row
+                        FROM (SELECT x.rowid AS id, {row_number} AS number,
+                                     min({row_number}) OVER (PARTITION BY stage, {dup_key}) AS first_row
+                              FROM {table} x JOIN {files} files USING (f) WHERE clean AND f = {f}) d
+                        WHERE {table}.rowid = d.id AND d.number > d.first_row""")
+        later = con.execute(f"""
+            SELECT {row_number}, duplicate_of, {code}, {name}, {_STAGE_TEXT}
+            FROM {table} x JOIN {files} files USING (f) WHERE f = {f} AND duplicate_of IS NOT NULL
+            ORDER BY x.rowid""").fetchall()
+        out = prepared.result
+        for number, first_row, project_code, project_name, stage_code in later:
+            detail, column, reason = duplicate_messages(first_row, project_code or None, project_name, stage_code)
+            out.findings.append({"sheet": None, "row_number": number, "finding": "duplicate_project",
+                                 "detail": detail, "expected": None, "actual": None})
+            out.quarantined.append({"sheet": None, "row_number": number, "column_name": column,
+                                    "raw_values": raw_values_json(records.cells(f, number)), "reason": reason})
+        out.quarantined.sort(key=lambda q: q["row_number"])
+        if later:
+            con.execute("""DELETE FROM raw.submission_rows
+                           WHERE file_sha256 = ? AND file_path = ? AND sheet IS NULL
+                             AND row_number IN (SELECT unnest(CAST(? AS INTEGER[])))""",
+                        [sources[f].sha256, sources[f].file_path, [number for number, *_ in later]])
+        if has_code:
+            prepared.codes = _clean_rows(con, f"(SELECT * FROM {table} WHERE duplicate_of IS NULL)",
+                                         [f], code).codes([f])[f]
+        return len(later)
+
+    group = _Group(table, rows=sum(ok[f][2] for f in ok), duplicates=duplicates, drop_duplicates=drop_duplicates)
     group.insert_sql = f"""
         INSERT INTO raw.submission_rows (file_sha256, file_path, sheet, row_number, round_no, city_code,
             stage_code, project_code, project_name, county, sector_label, investment_yi, enterprise)
@@ -502,10 +562,10 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape])
                {optional('project_code')}, {name}, {optional('county')}, {optional('sector_label')},
                investment_yi, {optional('enterprise')}
         FROM {table} x JOIN {files} files USING (f)
-        WHERE x.rowid > files.base AND clean{not_duplicate}"""
+        WHERE x.rowid > files.base AND clean"""
     empty = np.zeros(0, dtype=np.uint64)
     prepared: list[Prepared | None] = [None] * len(sources)
     for f in ok:
         results[f].quarantined.sort(key=lambda q: q["row_number"])
-        prepared[f] = Prepared(results[f], loaded[f], codes.get(f, empty), group)
+        prepared[f] = Prepared(results[f], ok[f][2], codes.get(f, empty), group, f)
     return prepared

@@ -349,7 +349,8 @@ def _insert_findings(con, f: InboxFile, sha256: str, findings: list[dict]) -> No
 FAST_CSV = True
 
 
-def _prepare_fast_csvs(con, pending: Sequence["_Pending"], store: Path) -> list[fast_csv.Prepared | None]:
+def _prepare_fast_csvs(con, pending: Sequence["_Pending"], store: Path,
+                       pool: ThreadPoolExecutor | None = None) -> list[fast_csv.Prepared | None]:
     """The DuckDB-native path for the regular CSVs of a known round and unit among new files (None:
     read it in Python), read and checked outside any transaction (a read_csv error would abort it).
     read_csv reads the stored copy: the very bytes hashed, whatever happens to the inbox meanwhile."""
@@ -363,7 +364,7 @@ def _prepare_fast_csvs(con, pending: Sequence["_Pending"], store: Path) -> list[
             at.append(i)
     prepared: list[fast_csv.Prepared | None] = [None] * len(pending)
     if sources:
-        for i, got in zip(at, fast_csv.prepare(con, sources, shapes)):
+        for i, got in zip(at, fast_csv.prepare(con, sources, shapes, pool)):
             prepared[i] = got
     return prepared
 
@@ -606,7 +607,7 @@ def _load_batch(con, batch: Sequence[InboxFile], source_root: str, store: Path,
     try:
         history = _previous_loads(con, batch) if history is None else history
         pending = [_begin(con, f, history, reads[i] if reads else None) for i, f in enumerate(batch)]
-        prepared = _prepare_fast_csvs(con, pending, store)
+        prepared = _prepare_fast_csvs(con, pending, store, checker)
         con.execute("BEGIN TRANSACTION")
         known = None
         try:
