@@ -9,15 +9,20 @@ reasons are the same words. Whenever the file is not regular, or a row the SQL w
 Python would accept, nothing is written and the caller reads the file with the Python reader.
 
 Files of one shape (delimiter, header record, anything to normalise) are read by one read_csv into
-one temporary table, before the loader's transaction, and their rows inserted by one statement when
-the loader writes the first of them; each file keeps its own row numbers, checks, quarantine,
-findings and manifest counts. A file read_csv refuses is retried alone (so only it goes to Python).
+one table, before the loader's transaction, and their rows inserted by one statement when the loader
+writes the first of them; each file keeps its own row numbers, checks, quarantine, findings and
+manifest counts. A file read_csv refuses is retried alone (so only it goes to Python). The tables live
+in an in-memory database every connection of the DuckDB instance sees (SCRATCH), not in one
+connection's temporary schema: the loader types the next batch on a second connection while the first
+inserts this one (each statement keeps ~1.4 of 2 cores busy; the two together ~2). Nothing inside the
+loader's transaction writes to them (a transaction writes to one database only).
 """
 from __future__ import annotations
 
 import codecs
 import csv
 import io
+import itertools
 import re
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
@@ -97,7 +102,7 @@ class _Shape:
 
 @dataclass
 class _Group:
-    """Files of one shape, read by one read_csv into one temporary table and inserted by one statement
+    """Files of one shape, read by one read_csv into one table and inserted by one statement
     (at the first of them the loader writes; the others' rows are in raw.submission_rows by then).
     Every clean row is inserted; a file that lists a project twice then has its later listings taken
     out again (drop_duplicates): which files may is worked out meanwhile (`duplicates`)."""
@@ -202,18 +207,21 @@ def shape(data: bytes) -> _Shape | None:
     return _Shape(dialect.delimiter, dialect, first, header, plain, totals_possible, lines)
 
 
-_tables = 0
+# The in-memory database of the typed tables (attached to the instance once, shared by its connections).
+SCRATCH = "sanpi_scratch"
+_names = itertools.count(1)   # (next() is atomic: prepare runs in two threads at once)
 
 
 def prepare(con: duckdb.DuckDBPyConnection, sources: Sequence[Source],
             shapes: Sequence[object] | None = None, pool: Executor | None = None) -> list[Prepared | None]:
-    """Read, type and check CSVs in temporary tables, outside any transaction (a read_csv error would
+    """Read, type and check CSVs in tables of SCRATCH, outside any transaction (a read_csv error would
     abort it). Files of one shape (delimiter, header record, anything to normalise or not) go through
     one read_csv: a statement per file cost ~300 statements per campaign, and one statement over many
     files keeps both cores busy. None for a file that is not regular: the caller reads it with the
-    Python reader. discard() drops the tables. shapes: shape() of each source, or NOT_LOOKED, when the
+    Python reader. discard(con, <the list returned>) drops the tables. shapes: shape() of each source, or NOT_LOOKED, when the
     caller looked already (the loader does while it reads ahead). pool: a thread for the check for
     duplicates while DuckDB inserts (None: checked here)."""
+    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCRATCH}")
     out: list[Prepared | None] = [None] * len(sources)
     shapes = [shape(s.data) if shapes is None or shapes[i] is NOT_LOOKED else shapes[i]
               for i, s in enumerate(sources)]
@@ -221,26 +229,34 @@ def prepare(con: duckdb.DuckDBPyConnection, sources: Sequence[Source],
     for i, looked in enumerate(shapes):
         if looked is not None:
             groups.setdefault(looked.key, []).append(i)
-    for members in groups.values():
-        got = _try_group(con, [sources[i] for i in members], [shapes[i] for i in members], pool)
-        if got is None and len(members) > 1:
-            # read_csv refused one of them (strict mode): each on its own, so that only it goes to Python.
-            got = [(_try_group(con, [sources[i]], [shapes[i]], pool) or [None])[0] for i in members]
-        for i, prepared in zip(members, got or [None]):
-            out[i] = prepared
+    try:
+        for members in groups.values():
+            got = _try_group(con, [sources[i] for i in members], [shapes[i] for i in members], pool)
+            if got is None and len(members) > 1:
+                # read_csv refused one of them (strict mode): each on its own, so that only it goes to Python.
+                got = [(_try_group(con, [sources[i]], [shapes[i]], pool) or [None])[0] for i in members]
+            for i, prepared in zip(members, got or [None]):
+                out[i] = prepared
+    except BaseException:
+        discard(con, out)
+        raise
     return out
 
 
 def _try_group(con, sources: list[Source], shapes: list[_Shape], pool: Executor | None) -> list[Prepared | None] | None:
-    global _tables
-    _tables += 1
-    table = f"_fast_typed_{_tables}"
+    table = f"{SCRATCH}._fast_typed_{next(_names)}"
     try:
         return _prepare_group(con, table, sources, shapes, pool)
-    except duckdb.Error:
-        for t in (table, f"{table}_files"):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
-        return None
+    except BaseException as exc:
+        _drop(con, table)
+        if isinstance(exc, duckdb.Error):
+            return None
+        raise
+
+
+def _drop(con, table: str) -> None:
+    for t in (table, f"{table}_files"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
 def insert(con: duckdb.DuckDBPyConnection, prepared: Prepared) -> FastRead:
@@ -258,11 +274,10 @@ def insert(con: duckdb.DuckDBPyConnection, prepared: Prepared) -> FastRead:
     return FastRead(prepared.result, prepared.rows - dropped, prepared.codes, inserted - dropped)
 
 
-def discard(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop every table prepare() made on this connection."""
-    for (table,) in con.execute("""SELECT table_name FROM duckdb_tables()
-                                   WHERE temporary AND starts_with(table_name, '_fast_typed_')""").fetchall():
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+def discard(con: duckdb.DuckDBPyConnection, prepared: Sequence[Prepared | None]) -> None:
+    """Drop the tables of what prepare() returned (outside any transaction that wrote elsewhere)."""
+    for table in dict.fromkeys(p.group.table for p in prepared if p is not None):
+        _drop(con, table)
 
 
 def _normed(header: _Header, plain: bool):
@@ -324,7 +339,7 @@ def _typed_sql(table: str, header: _Header, first: list[str], plain: bool, total
                f"THEN CAST({amount_text} AS DECIMAL(18, 4)) END" if header.factor == 1
                else "CAST(NULL AS DECIMAL(18, 4))")
     return f"""
-        CREATE TEMP TABLE {table} AS
+        CREATE TABLE {table} AS
         WITH cells AS (
             SELECT CAST(file_index AS INTEGER) AS f, {', '.join(f"coalesce({c}, '') AS {c}" for c in cells)}
             FROM read_csv(?, header = false, auto_detect = false, delim = ?, quote = '"', escape = '"',
@@ -474,7 +489,7 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape],
                 and irregular == bool(header_flags & IRREGULAR)):
             ok[f] = [base, nonclean - bool(header_flags & PROJECT_ROW), clean]
     files = f"{table}_files"
-    con.execute(f"CREATE TEMP TABLE {files} (f INTEGER, base BIGINT, sha256 VARCHAR, file_path VARCHAR, "
+    con.execute(f"CREATE TABLE {files} (f INTEGER, base BIGINT, sha256 VARCHAR, file_path VARCHAR, "
                 f"round_no INTEGER, city_code VARCHAR)")
     # (One statement: executemany costs a statement per row.)
     if ok:
@@ -523,19 +538,17 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape],
 
     def drop_duplicates(con, prepared: Prepared) -> int:
         """A project listed twice in one stage: the first listing loads, later ones are quarantined as
-        duplicates and taken out of raw.submission_rows again (inside the caller's transaction)."""
+        duplicates and taken out of raw.submission_rows again (inside the caller's transaction, which
+        reads the typed table and writes nothing to it)."""
         f = prepared.index
         dup_key = f"CASE WHEN {code} <> '' THEN 'c' || {code} ELSE 'n' || {name} END"
-        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS duplicate_of BIGINT")
-        con.execute(f"""UPDATE {table} SET duplicate_of = d.first_row
-                        FROM (SELECT x.rowid AS id, {row_number} AS number,
-                                     min({row_number}) OVER (PARTITION BY stage, {dup_key}) AS first_row
-                              FROM {table} x JOIN {files} files USING (f) WHERE clean AND f = {f}) d
-                        WHERE {table}.rowid = d.id AND d.number > d.first_row""")
         later = con.execute(f"""
-            SELECT {row_number}, duplicate_of, {code}, {name}, {_STAGE_TEXT}
-            FROM {table} x JOIN {files} files USING (f) WHERE f = {f} AND duplicate_of IS NOT NULL
-            ORDER BY x.rowid""").fetchall()
+            SELECT number, first_row, project_code, project_name, stage_code FROM (
+                SELECT x.rowid AS id, {row_number} AS number,
+                       min({row_number}) OVER (PARTITION BY stage, {dup_key}) AS first_row,
+                       {code} AS project_code, {name} AS project_name, {_STAGE_TEXT} AS stage_code
+                FROM {table} x JOIN {files} files USING (f) WHERE clean AND f = {f})
+            WHERE number > first_row ORDER BY id""").fetchall()
         out = prepared.result
         for number, first_row, project_code, project_name, stage_code in later:
             detail, column, reason = duplicate_messages(first_row, project_code or None, project_name, stage_code)
@@ -544,14 +557,19 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape],
             out.quarantined.append({"sheet": None, "row_number": number, "column_name": column,
                                     "raw_values": raw_values_json(records.cells(f, number)), "reason": reason})
         out.quarantined.sort(key=lambda q: q["row_number"])
-        if later:
-            con.execute("""DELETE FROM raw.submission_rows
-                           WHERE file_sha256 = ? AND file_path = ? AND sheet IS NULL
-                             AND row_number IN (SELECT unnest(CAST(? AS INTEGER[])))""",
-                        [sources[f].sha256, sources[f].file_path, [number for number, *_ in later]])
+        if not later:
+            return 0
+        numbers = [number for number, *_ in later]
+        con.execute("""DELETE FROM raw.submission_rows
+                       WHERE file_sha256 = ? AND file_path = ? AND sheet IS NULL
+                         AND row_number IN (SELECT unnest(CAST(? AS INTEGER[])))""",
+                    [sources[f].sha256, sources[f].file_path, numbers])
         if has_code:
-            prepared.codes = _clean_rows(con, f"(SELECT * FROM {table} WHERE duplicate_of IS NULL)",
-                                         [f], code).codes([f])[f]
+            got = con.execute(f"""SELECT hash({code}) AS code FROM {table} x JOIN {files} files USING (f)
+                                  WHERE f = {f} AND clean AND {code} <> ''
+                                    AND {row_number} NOT IN (SELECT unnest(CAST(? AS BIGINT[])))
+                                  ORDER BY x.rowid""", [numbers]).fetchnumpy()
+            prepared.codes = np.asarray(got["code"], dtype=np.uint64)
         return len(later)
 
     group = _Group(table, rows=sum(ok[f][2] for f in ok), duplicates=duplicates, drop_duplicates=drop_duplicates)

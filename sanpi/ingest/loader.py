@@ -13,6 +13,7 @@ not the transaction's now().
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
@@ -54,6 +55,7 @@ class LoadOutcome:
 
 
 _last_stamp: datetime | None = None
+_stamp_lock = threading.Lock()
 
 
 def _stamp() -> datetime:
@@ -61,10 +63,11 @@ def _stamp() -> datetime:
     one batch (dbt orders them by loaded_at). Stored as now() was: converted to the connection's
     TimeZone (see _TS)."""
     global _last_stamp
-    stamp = datetime.now(timezone.utc)
-    if _last_stamp is not None and stamp <= _last_stamp:
-        stamp = _last_stamp + timedelta(microseconds=1)
-    _last_stamp = stamp
+    with _stamp_lock:   # (the next batch's files begin in another thread)
+        stamp = datetime.now(timezone.utc)
+        if _last_stamp is not None and stamp <= _last_stamp:
+            stamp = _last_stamp + timedelta(microseconds=1)
+        _last_stamp = stamp
     return stamp
 
 
@@ -556,6 +559,7 @@ def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, st
         if p.restat:
             _restat(con, [(p.stat, f.rel_path, p.sha256)])
         return LoadOutcome(f.rel_path, f.kind, "unchanged")
+    prepared = None
     try:
         # Read and typed before the transaction: a read_csv error there would abort it.
         prepared = _prepare_fast_csvs(con, [p], store)[0]
@@ -567,7 +571,7 @@ def load_file(con: duckdb.DuckDBPyConnection, f: InboxFile, source_root: str, st
             con.execute("ROLLBACK")
             raise
     finally:
-        fast_csv.discard(con)
+        fast_csv.discard(con, [prepared])
     return outcome
 
 
@@ -594,20 +598,35 @@ def _batches(files: Sequence[InboxFile], max_bytes: int, max_files: int) -> list
     return batches
 
 
+_Staged = tuple  # (pending, prepared) of a batch: what _stage returns
+
+
+def _stage(con, batch: Sequence[InboxFile], reads: Sequence[_Read | None] | None, history: dict[str, _Loads],
+           store: Path, checker: ThreadPoolExecutor | None) -> _Staged:
+    """What a batch needs before its transaction: each file begun (its bytes compared with earlier loads;
+    paths are unique in a batch, so no file of it changes what another one finds there) and its regular
+    CSVs read and checked together. con: the loader's connection, or a second one to the same database
+    (the loader stages the next batch there while this one is written)."""
+    pending = [_begin(con, f, history, reads[i] if reads else None) for i, f in enumerate(batch)]
+    return pending, _prepare_fast_csvs(con, pending, store, checker)
+
+
 def _load_batch(con, batch: Sequence[InboxFile], source_root: str, store: Path,
                 reads: Sequence[_Read | None] | None = None, history: dict[str, _Loads] | None = None,
-                bytes_after: int = 0, checker: ThreadPoolExecutor | None = None) -> list[LoadOutcome]:
+                bytes_after: int = 0, checker: ThreadPoolExecutor | None = None,
+                staged: _Staged | None = None) -> list[LoadOutcome]:
     """The files of one batch in one transaction: all committed, or (when anything raises) none.
-    Each file's bytes are read and compared with earlier loads first (paths are unique in a batch, so
-    no file of it changes what another one finds there), and its regular CSVs read and checked
-    together, before the transaction. reads: the batch's files read ahead (None: read them here);
-    history: their paths' earlier loads, when known; bytes_after: input bytes of the batches to come
-    (the code index makes room for their rows at once); checker: a thread for code_index's work."""
+    Staged first (_stage), unless `staged` is given. reads: the batch's files read ahead (None: read
+    them here); history: their paths' earlier loads, when known; bytes_after: input bytes of the
+    batches to come (the code index makes room for their rows at once); checker: a thread for
+    code_index's work."""
     outcomes = []
+    prepared: list = []
     try:
-        history = _previous_loads(con, batch) if history is None else history
-        pending = [_begin(con, f, history, reads[i] if reads else None) for i, f in enumerate(batch)]
-        prepared = _prepare_fast_csvs(con, pending, store, checker)
+        if staged is None:
+            history = _previous_loads(con, batch) if history is None else history
+            staged = _stage(con, batch, reads, history, store, checker)
+        pending, prepared = staged
         con.execute("BEGIN TRANSACTION")
         known = None
         try:
@@ -639,12 +658,27 @@ def _load_batch(con, batch: Sequence[InboxFile], source_root: str, store: Path,
             code_index._INDEXES.pop(con, None)
             raise
     finally:
-        fast_csv.discard(con)
+        fast_csv.discard(con, prepared)
     return outcomes
 
 
 # Off only to test what a failed batch leaves behind (tests/test_ingest_batches.py).
 FALLBACK = True
+
+
+def _unstaged(con, ahead: Future | None) -> Future | None:
+    """The next batch as read, not staged: its files began before this batch's files, now loaded one
+    by one, begin again; they begin again after them (load times keep the files' order)."""
+    if ahead is None:
+        return None
+    unstaged: Future = Future()
+    try:
+        reads, (_, prepared) = ahead.result()
+        fast_csv.discard(con, prepared)
+        unstaged.set_result((reads, None))
+    except Exception:
+        unstaged.set_result((None, None))
+    return unstaged
 
 
 def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], source_root: str, store: Path,
@@ -655,8 +689,10 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], sourc
     transaction by load_file: the files before a culprit are committed and its error is raised as
     load_file raises it. on_outcome(index, outcome) is called for each file once it is committed.
 
-    While DuckDB works on a batch (it lets go of the GIL), a thread reads the next one ahead: bytes,
-    hash, raw copies and CSV shapes of new files (~8 s of one core at 10^7 rows that left the other idle)."""
+    While DuckDB writes a batch (it lets go of the GIL), a thread stages the next one: reads its files
+    (bytes, hash, raw copies and CSV shapes of new files: ~8 s of one core at 10^7 rows that left the
+    other idle), then types and checks its regular CSVs on a second connection (each of the two
+    statements keeps ~1.4 of 2 cores busy; the two at once ~2)."""
     outcomes: list[LoadOutcome] = []
     batches = _batches(files, max_bytes, max_files)
     # Every path's earlier loads at once: paths are unique, so no batch changes what a later one finds.
@@ -664,41 +700,55 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], sourc
     unique = len({f.rel_path for f in files}) == len(files)
     history = _previous_loads(con, files) if unique and len(batches) > 1 else None
     left = sum(size for _, size in batches)
-    with allocator.reusing_freed_blocks(), \
+    second = con.cursor() if history is not None else None   # a second connection to the same database
+    with allocator.reusing_freed_blocks(), contextlib.closing(second) if second else contextlib.nullcontext(), \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="sanpi-read-ahead") as reader, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="sanpi-code-index") as checker:
-        def read_ahead(i: int):
+        def stage_ahead(i: int) -> Future | None:
             if history is None or i >= len(batches):
                 return None
-            return reader.submit(lambda: [_read(f, history, store) for f in batches[i][0]])
+
+            def stage():
+                reads = [_read(f, history, store) for f in batches[i][0]]
+                return reads, _stage(second, batches[i][0], reads, history, store, checker)
+            return reader.submit(stage)
 
         # Imports only some files need (pandas: files read in Python, quarantine, findings; the bulletin
         # reader), in another thread while the first batch is read and typed.
         checker.submit(importlib.import_module, "pandas")
         if any(f.kind == "bulletin" for f in files):
             checker.submit(importlib.import_module, "sanpi.bulletin")
-        ahead = None
-        for i, (batch, size) in enumerate(batches):
-            if i == 0 and history is not None:
-                # Nothing else runs yet: the first batch is read by two threads (hashing and file I/O
-                # let go of the GIL), then the next one is read ahead while DuckDB loads this one.
-                with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sanpi-read-first") as first:
-                    reads = list(first.map(lambda f: _read(f, history, store), batch))
-            else:
-                reads = None if ahead is None else ahead.result()
-            ahead = read_ahead(i + 1)
-            left -= size
-            try:
-                got = _load_batch(con, batch, source_root, store, reads, history, left, checker)
-            except Exception:
-                # KeyboardInterrupt and the like stop the load (the batch rolled back); errors fall back.
-                if not FALLBACK:
-                    raise
-                got = None
-            if got is None:  # one transaction per file, each reported once committed
-                got = (load_file(con, f, source_root, store) for f in batch)
-            for outcome in got:
-                outcomes.append(outcome)
-                if on_outcome:
-                    on_outcome(len(outcomes), outcome)
+        ahead: Future | None = None
+        try:
+            for i, (batch, size) in enumerate(batches):
+                reads = staged = None
+                if i == 0 and history is not None:
+                    # Nothing else runs yet: the first batch is read by two threads (hashing and file I/O
+                    # let go of the GIL); then the next one is staged while DuckDB writes this one.
+                    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sanpi-read-first") as first:
+                        reads = list(first.map(lambda f: _read(f, history, store), batch))
+                    staged = _stage(second, batch, reads, history, store, checker)
+                elif ahead is not None:
+                    try:
+                        reads, staged = ahead.result()
+                    except Exception:
+                        pass   # staged again by _load_batch, which then fails as it would have
+                ahead = stage_ahead(i + 1)
+                left -= size
+                try:
+                    got = _load_batch(con, batch, source_root, store, reads, history, left, checker, staged)
+                except Exception:
+                    # KeyboardInterrupt and the like stop the load (the batch rolled back); errors fall back.
+                    if not FALLBACK:
+                        raise
+                    got = None
+                if got is None:  # one transaction per file, each reported once committed
+                    ahead = _unstaged(con, ahead)
+                    got = (load_file(con, f, source_root, store) for f in batch)
+                for outcome in got:
+                    outcomes.append(outcome)
+                    if on_outcome:
+                        on_outcome(len(outcomes), outcome)
+        finally:
+            _unstaged(con, ahead)   # (a batch staged for nothing: its tables dropped)
     return outcomes
