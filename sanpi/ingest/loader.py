@@ -724,16 +724,25 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], sourc
                 reads = staged = None
                 if i == 0 and history is not None:
                     # Nothing else runs yet: the first batch is read by two threads (hashing and file I/O
-                    # let go of the GIL); then the next one is staged while DuckDB writes this one.
+                    # let go of the GIL). Its files begin (load times keep the files' order), then the
+                    # next batch is staged in the other thread while DuckDB types this one here.
                     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sanpi-read-first") as first:
                         reads = list(first.map(lambda f: _read(f, history, store), batch))
-                    staged = _stage(second, batch, reads, history, store, checker)
+                    try:
+                        pending = [_begin(con, f, history, read) for f, read in zip(batch, reads)]
+                        ahead = stage_ahead(i + 1)
+                        staged = pending, _prepare_fast_csvs(con, pending, store, checker)
+                    except Exception:
+                        # Staged again by _load_batch (which then fails as it would have), so the next
+                        # batch begins again after it.
+                        staged, ahead = None, _unstaged(con, ahead)
                 elif ahead is not None:
                     try:
                         reads, staged = ahead.result()
                     except Exception:
                         pass   # staged again by _load_batch, which then fails as it would have
-                ahead = stage_ahead(i + 1)
+                if i > 0 or ahead is None:
+                    ahead = stage_ahead(i + 1)
                 left -= size
                 try:
                     got = _load_batch(con, batch, source_root, store, reads, history, left, checker, staged)
