@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sanpi.ingest import loader
+from sanpi.ingest import fast_csv, loader
 from sanpi.ingest.inbox import discover
 from sanpi.raw_schema import ensure_raw_schema
 from sanpi.settings import SAMPLE_DIR
@@ -302,3 +302,26 @@ def test_threads_storing_the_same_bytes_at_once_leave_one_whole_copy(tmp_path):
     target = stored.pop()
     assert target.read_bytes() == data
     assert [p.name for p in target.parent.iterdir()] == [target.name]   # no part file left behind
+
+
+def test_a_batch_whose_staging_fails_in_the_other_thread_loads_the_same(tmp_path, monkeypatch):
+    """The next batch is staged (begun, typed, checked) in another thread on a second connection; when that
+    fails, the batch is staged again in turn, and load times still follow the files' order."""
+    inbox, files = _corpus_pair(tmp_path)
+    failed = []
+    prepare = fast_csv.prepare
+
+    def flaky(con, *args, **kwargs):
+        if threading.current_thread().name.startswith("sanpi-read-ahead") and not failed:
+            failed.append(threading.current_thread().name)
+            raise OSError("disk hiccup")
+        return prepare(con, *args, **kwargs)
+    monkeypatch.setattr(fast_csv, "prepare", flaky)
+    batched = Warehouse(tmp_path / "batched", inbox, True, max_files=4)
+    batched.load()
+    assert failed
+    monkeypatch.undo()
+    single = Warehouse(tmp_path / "single", inbox, False)
+    single.load()
+    assert batched.outcomes == single.outcomes
+    assert batched.state() == single.state()

@@ -667,17 +667,19 @@ FALLBACK = True
 
 
 def _unstaged(con, ahead: Future | None) -> Future | None:
-    """The next batch as read, not staged: its files began before this batch's files, now loaded one
-    by one, begin again; they begin again after them (load times keep the files' order)."""
+    """The next batch, read but no longer staged (its typed tables dropped): its files took their load
+    times before this batch's files, which are now loaded again one by one, so they begin again after
+    them (load times keep the files' order)."""
     if ahead is None:
         return None
     unstaged: Future = Future()
     try:
-        reads, (_, prepared) = ahead.result()
-        fast_csv.discard(con, prepared)
-        unstaged.set_result((reads, None))
+        reads, staged = ahead.result()
     except Exception:
-        unstaged.set_result((None, None))
+        reads, staged = None, None   # (staging failed: the batch is read and staged again in turn)
+    if staged is not None:
+        fast_csv.discard(con, staged[1])
+    unstaged.set_result((reads, None))
     return unstaged
 
 
@@ -724,24 +726,27 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], sourc
                 reads = staged = None
                 if i == 0 and history is not None:
                     # Nothing else runs yet: the first batch is read by two threads (hashing and file I/O
-                    # let go of the GIL). Its files begin (load times keep the files' order), then the
-                    # next batch is staged in the other thread while DuckDB types this one here.
+                    # let go of the GIL).
                     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sanpi-read-first") as first:
                         reads = list(first.map(lambda f: _read(f, history, store), batch))
-                    try:
-                        pending = [_begin(con, f, history, read) for f, read in zip(batch, reads)]
-                        ahead = stage_ahead(i + 1)
-                        staged = pending, _prepare_fast_csvs(con, pending, store, checker)
-                    except Exception:
-                        # Staged again by _load_batch (which then fails as it would have), so the next
-                        # batch begins again after it.
-                        staged, ahead = None, _unstaged(con, ahead)
                 elif ahead is not None:
                     try:
                         reads, staged = ahead.result()
                     except Exception:
-                        pass   # staged again by _load_batch, which then fails as it would have
-                if i > 0 or ahead is None:
+                        pass   # staged here, or by _load_batch, which then fails as it would have
+                ahead = None
+                if history is not None and staged is None:
+                    # Its files begin here, before the next batch's (load times keep the files' order);
+                    # then the next batch is staged in the other thread while DuckDB types this one.
+                    try:
+                        pending = [_begin(con, f, history, reads[j] if reads else None) for j, f in enumerate(batch)]
+                        ahead = stage_ahead(i + 1)
+                        staged = pending, _prepare_fast_csvs(con, pending, store, checker)
+                    except Exception:
+                        # Staged again by _load_batch (which then fails as it would have); the next
+                        # batch begins again after it.
+                        staged, ahead = None, _unstaged(con, ahead)
+                elif history is not None:
                     ahead = stage_ahead(i + 1)
                 left -= size
                 try:
