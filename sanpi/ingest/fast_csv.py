@@ -401,6 +401,7 @@ class _CleanRows:
         match only sends the file down the exact path)."""
         if len(self.f) < 2:
             return set()
+        # (The file index in the top 16 bits: a group is one batch's files, at most loader.BATCH_FILES.)
         keys = (self.f.astype(np.uint64) << np.uint64(48)) | (self.dup_hash >> np.uint64(16))
         keys.sort()
         same = np.flatnonzero(keys[1:] == keys[:-1])
