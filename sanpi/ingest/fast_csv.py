@@ -129,7 +129,7 @@ class FastRead:
     result: ReadResult   # rows empty: the typed rows are in raw.submission_rows
     rows_loaded: int
     codes: np.ndarray
-    inserted: int        # rows this call added: the whole group's at its first file (else 0), less duplicates taken out
+    inserted: int        # rows this call added: the group's at its first file (else 0), less duplicates
 
     @property
     def rows_read(self) -> int:
@@ -218,9 +218,9 @@ def prepare(con: duckdb.DuckDBPyConnection, sources: Sequence[Source],
     abort it). Files of one shape (delimiter, header record, anything to normalise or not) go through
     one read_csv: a statement per file cost ~300 statements per campaign, and one statement over many
     files keeps both cores busy. None for a file that is not regular: the caller reads it with the
-    Python reader. discard(con, <the list returned>) drops the tables. shapes: shape() of each source, or NOT_LOOKED, when the
-    caller looked already (the loader does while it reads ahead). pool: a thread for the check for
-    duplicates while DuckDB inserts (None: checked here)."""
+    Python reader. discard(con, <the list returned>) drops the tables. shapes: shape() of each source,
+    or NOT_LOOKED, when the caller looked already (the loader does while it reads ahead). pool: a thread
+    for the check for duplicates while DuckDB inserts (None: checked here)."""
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCRATCH}")
     out: list[Prepared | None] = [None] * len(sources)
     shapes = [shape(s.data) if shapes is None or shapes[i] is NOT_LOOKED else shapes[i]
@@ -243,14 +243,16 @@ def prepare(con: duckdb.DuckDBPyConnection, sources: Sequence[Source],
     return out
 
 
-def _try_group(con, sources: list[Source], shapes: list[_Shape], pool: Executor | None) -> list[Prepared | None] | None:
+def _try_group(con, sources: list[Source], shapes: list[_Shape],
+               pool: Executor | None) -> list[Prepared | None] | None:
     table = f"{SCRATCH}._fast_typed_{next(_names)}"
     try:
         return _prepare_group(con, table, sources, shapes, pool)
-    except BaseException as exc:
+    except duckdb.Error:
         _drop(con, table)
-        if isinstance(exc, duckdb.Error):
-            return None
+        return None
+    except BaseException:
+        _drop(con, table)
         raise
 
 

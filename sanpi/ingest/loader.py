@@ -601,13 +601,19 @@ def _batches(files: Sequence[InboxFile], max_bytes: int, max_files: int) -> list
 _Staged = tuple  # (pending, prepared) of a batch: what _stage returns
 
 
+def _begin_batch(con, batch: Sequence[InboxFile], reads: Sequence[_Read | None] | None,
+                 history: dict[str, _Loads]) -> list[_Pending]:
+    """Each file of a batch begun: its bytes compared with earlier loads (paths are unique in a batch, so
+    no file of it changes what another one finds there) and its load time taken."""
+    return [_begin(con, f, history, reads[i] if reads else None) for i, f in enumerate(batch)]
+
+
 def _stage(con, batch: Sequence[InboxFile], reads: Sequence[_Read | None] | None, history: dict[str, _Loads],
            store: Path, checker: ThreadPoolExecutor | None) -> _Staged:
-    """What a batch needs before its transaction: each file begun (its bytes compared with earlier loads;
-    paths are unique in a batch, so no file of it changes what another one finds there) and its regular
-    CSVs read and checked together. con: the loader's connection, or a second one to the same database
-    (the loader stages the next batch there while this one is written)."""
-    pending = [_begin(con, f, history, reads[i] if reads else None) for i, f in enumerate(batch)]
+    """What a batch needs before its transaction: its files begun and its regular CSVs read and checked
+    together. con: the loader's connection, or a second one to the same database (the loader stages the
+    next batch there while this one is written)."""
+    pending = _begin_batch(con, batch, reads, history)
     return pending, _prepare_fast_csvs(con, pending, store, checker)
 
 
@@ -739,7 +745,7 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], sourc
                     # Its files begin here, before the next batch's (load times keep the files' order);
                     # then the next batch is staged in the other thread while DuckDB types this one.
                     try:
-                        pending = [_begin(con, f, history, reads[j] if reads else None) for j, f in enumerate(batch)]
+                        pending = _begin_batch(con, batch, reads, history)
                         ahead = stage_ahead(i + 1)
                         staged = pending, _prepare_fast_csvs(con, pending, store, checker)
                     except Exception:
