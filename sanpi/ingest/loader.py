@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import duckdb
 
-from sanpi.ingest import allocator, code_index, fast_csv
+from sanpi.ingest import allocator, code_index, direct_write, fast_csv
 from sanpi.ingest.inbox import InboxFile, settled_stat
 from sanpi.ingest.submissions import ReadResult, SubmissionFormatError, read_submission
 
@@ -82,7 +82,7 @@ def store_raw_bytes(data: bytes, sha256: str, suffix: str, store: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         # (A name of its own: two threads may store the same bytes at once.)
         tmp = target.with_name(f"{target.name}.{threading.get_ident()}.part")
-        tmp.write_bytes(data)
+        direct_write.write_bytes(tmp, data)   # (past the page cache: the copy is rarely read)
         os.replace(tmp, target)   # (same folder: a rename, where shutil.move stats the target first)
     return target
 
