@@ -2,7 +2,7 @@
 finding, so that loading a file costs in proportion to its own rows, not to all history.
 
 Per connection, in memory: the hash of every project code in raw.submission_rows with the one unit
-that submitted it (or "several"), in an open-addressing hash table over numpy arrays (linear
+that submitted it (or "several"), in an open-addressing hash table over a numpy array (linear
 probing, at most half full), queried and filled a whole file's codes at a time: a lookup costs the
 same at 10^4 rows as at 10^7 (sorted segments searched per file cost ~10 s at 10^7 rows). Built once
 from the table; each loaded file adds its codes (the loader counts the rows it inserts). It only
@@ -19,102 +19,129 @@ import duckdb
 import numpy as np
 
 _MANY = np.uint64(0)   # hash(city_code) == 0: treated as "several units", every match a maybe
-_SEVERAL = np.uint32(0)   # unit id of a code several units submitted
-_EMPTY = np.uint64(0)     # free slot (a code hashing to 0 is stored as 1: at worst one more maybe)
+_SEVERAL = 0              # unit id of a code several units submitted (and of units past _MAX_UNITS)
+_MAX_UNITS = 0xFFFF       # unit ids 1..65535 fit an entry's low 16 bits
+_UNIT = np.uint64(0xFFFF)
+_SHIFT = np.uint64(16)
+_FINGERPRINT = np.uint64((1 << 48) - 1)
 
 
 class CodeIndex:
+    """Each slot one uint64: the low 48 bits of a code's hash (its fingerprint, never 0) above the
+    16-bit id of the unit that submitted it; 0 is a free slot. A probe reads one array, one cache
+    line a slot (keys and units in two arrays cost two). 48 bits are plenty for a pre-filter: at
+    10^7 codes a fresh code matches a stored one by chance once in ~3*10^7 lookups, and a match only
+    sends that file to the exact query."""
+
     def __init__(self, rows: int):
         self.rows = rows   # rows of raw.submission_rows it accounts for
-        self.keys = np.zeros(1 << 12, dtype=np.uint64)
-        self.units = np.zeros(1 << 12, dtype=np.uint32)
+        self.slots = np.zeros(1 << 12, dtype=np.uint64)
         self.size = 0
         self.unit_ids: dict[int, int] = {}
 
-    def _ids(self, units: np.ndarray) -> np.ndarray:
-        if len(units) and units[0] == units[-1] and bool(np.all(units == units[0])):   # one file: one unit
-            return np.full(len(units), self.unit_ids.setdefault(int(units[0]), len(self.unit_ids) + 1), np.uint32)
-        values, inverse = np.unique(units, return_inverse=True)
-        ids = np.array([self.unit_ids.setdefault(int(v), len(self.unit_ids) + 1) for v in values], dtype=np.uint32)
-        return ids[inverse.reshape(-1)] if len(values) else np.zeros(0, dtype=np.uint32)
+    def entries(self) -> int:
+        return int(np.count_nonzero(self.slots))
+
+    def _unit_id(self, unit: int) -> int:
+        """The unit's id, given one now if it is new (_SEVERAL once ids run out: its codes then
+        match every other code, only more maybes)."""
+        uid = self.unit_ids.get(unit)
+        if uid is None:
+            if len(self.unit_ids) >= _MAX_UNITS:
+                return _SEVERAL
+            uid = self.unit_ids[unit] = len(self.unit_ids) + 1
+        return uid
 
     @staticmethod
-    def _keys(codes: np.ndarray) -> np.ndarray:
-        codes = np.asarray(codes, dtype=np.uint64)
-        return np.where(codes == _EMPTY, np.uint64(1), codes)
+    def _fingerprints(codes: np.ndarray) -> np.ndarray:
+        fp = np.asarray(codes, dtype=np.uint64) & _FINGERPRINT
+        fp[fp == 0] = 1   # (a code whose low bits are 0 is stored as 1: at worst one more maybe)
+        return fp
 
     def add(self, codes: np.ndarray, units: np.ndarray, rows: int) -> None:
+        """Codes with the unit (hash of city_code) of each; rows: rows of the table they account for."""
         self.rows += rows
-        keys = self._keys(codes)
-        if len(keys) == 0:
+        fp = self._fingerprints(codes)
+        if len(fp) == 0:
             return
-        ids = self._ids(np.asarray(units, dtype=np.uint64))
-        if ids[0] != ids[-1] or not bool(np.all(ids == ids[0])):
-            # Several units (a rebuild from the table): one entry per distinct code, its unit or
-            # "several", so that no two entries of one insert race for one slot's unit.
-            order = np.argsort(keys, kind="stable")
-            keys, ids = keys[order], ids[order]
-            starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-            low, high = np.minimum.reduceat(ids, starts), np.maximum.reduceat(ids, starts)
-            keys, ids = keys[starts], np.where(low == high, low, _SEVERAL)
-        self.reserve(len(keys))
-        self._insert(keys, ids)
+        units = np.asarray(units, dtype=np.uint64)
+        if units[0] == units[-1] and bool(np.all(units == units[0])):   # one file: one unit
+            self.reserve(len(fp))
+            self._probe(fp, np.uint64(self._unit_id(int(units[0]))), insert=True)
+            return
+        # Several units (a rebuild from the table): one entry per distinct code, its unit or
+        # "several", so that no two entries of one insert race for one slot's unit.
+        values, inverse = np.unique(units, return_inverse=True)
+        ids = np.array([self._unit_id(int(v)) for v in values], dtype=np.uint64)[inverse.reshape(-1)]
+        order = np.argsort(fp, kind="stable")
+        fp, ids = fp[order], ids[order]
+        starts = np.flatnonzero(np.concatenate(([True], fp[1:] != fp[:-1])))
+        low, high = np.minimum.reduceat(ids, starts), np.maximum.reduceat(ids, starts)
+        self.reserve(len(starts))
+        self._probe(fp[starts], np.where(low == high, low, np.uint64(_SEVERAL)), insert=True)
 
     def reserve(self, more: int) -> None:
         """Room for `more` new codes, at most half full."""
-        if (self.size + more) * 2 > len(self.keys):
-            self.size = int(np.count_nonzero(self.keys))   # (size counts a code twice when it came twice)
-            if (self.size + more) * 2 > len(self.keys):
+        if (self.size + more) * 2 > len(self.slots):
+            self.size = self.entries()   # (size counts a code twice when it came twice)
+            if (self.size + more) * 2 > len(self.slots):
                 self._grow(self.size + more)
 
     def _grow(self, entries: int) -> None:
-        capacity = len(self.keys)
+        capacity = len(self.slots)
         while entries * 2 > capacity:
             capacity *= 2
-        used = self.keys != _EMPTY
-        keys, ids = self.keys[used], self.units[used]
-        self.keys = np.zeros(capacity, dtype=np.uint64)
-        self.units = np.zeros(capacity, dtype=np.uint32)
+        old = self.slots[self.slots != 0]
+        self.slots = np.zeros(capacity, dtype=np.uint64)
         self.size = 0
-        self._insert(keys, ids)
+        self._probe(old >> _SHIFT, old & _UNIT, insert=True)
 
-    def _insert(self, keys: np.ndarray, ids: np.ndarray) -> None:
-        """Each key finds its own slot or a free one (of several claiming one free slot, one wins and
-        the others probe on; a key given twice with one unit may take its slot twice, harmlessly).
-        Keys given twice must have the same unit (add() makes sure)."""
-        mask = len(self.keys) - 1
-        pos = (keys & np.uint64(mask)).astype(np.int64)
-        while len(keys):
-            at = self.keys[pos]
-            hit = at == keys
+    def _probe(self, fp: np.ndarray, uid, insert: bool) -> bool:
+        """Whether a code of another unit (or of several) matches one of these fingerprints; with
+        insert, each also takes its slot (a match of another unit's turns that slot to "several") or
+        a free one (of several claiming one free slot, one wins and the others probe on). uid: one
+        id for all, or one each. A probe never meets a free slot before its code's slot: slots are
+        never freed, so the file's own codes taking free slots hide nothing."""
+        mask = len(self.slots) - 1
+        pos = (fp & np.uint64(mask)).astype(np.int64)
+        mine = (fp << _SHIFT) | uid
+        every = np.isscalar(uid) and uid == _SEVERAL   # (an id of _SEVERAL: every match clashes)
+        clash = False
+        while len(fp):
+            at = self.slots[pos]
+            hit = (at >> _SHIFT) == fp
             if hit.any():
-                where, new = pos[hit], ids[hit]
-                self.units[where] = np.where(self.units[where] == new, new, _SEVERAL)
-            free = at == _EMPTY
-            if free.any():
-                where, claim = pos[free], keys[free]
-                self.keys[where] = claim
-                won = self.keys[where] == claim
-                self.units[where[won]] = ids[free][won]
-                self.size += int(won.sum())
-                hit[free] = won
-            left = ~hit
-            keys, ids, pos = keys[left], ids[left], (pos[left] + 1) & mask
+                other = hit if every else hit & ((at & _UNIT) != (mine & _UNIT))
+                if other.any():
+                    clash = True
+                    if not insert:
+                        return True
+                    self.slots[pos[other]] = fp[other] << _SHIFT   # unit _SEVERAL
+            if insert:
+                free = at == 0
+                if free.any():
+                    where, claim = pos[free], mine[free]
+                    self.slots[where] = claim
+                    won = self.slots[where] == claim
+                    self.size += int(won.sum())
+                    hit[free] = won
+                left = ~hit
+            else:
+                left = ~hit & (at != 0)
+            fp, mine, pos = fp[left], mine[left], (pos[left] + 1) & mask
+        return clash
 
     def maybe_clash(self, codes: np.ndarray, unit: np.uint64) -> bool:
         """Whether a unit other than `unit` may have submitted one of these codes."""
-        keys = self._keys(codes)
-        own = np.uint32(self.unit_ids.get(int(unit), 0xFFFFFFFF))   # (not a unit seen: any match clashes)
-        mask = np.uint64(len(self.keys) - 1)
-        pos = (keys & mask).astype(np.int64)
-        while len(keys):
-            at = self.keys[pos]
-            found = at == keys
-            if found.any() and np.any(self.units[pos[found]] != own):
-                return True
-            left = ~found & (at != _EMPTY)
-            keys, pos = keys[left], (pos[left] + 1) & int(mask)
-        return False
+        # (A unit never seen: any match clashes.)
+        return self._probe(self._fingerprints(codes), np.uint64(self.unit_ids.get(int(unit), _SEVERAL)),
+                           insert=False)
+
+    def check_and_add(self, codes: np.ndarray, unit: np.uint64) -> bool:
+        """maybe_clash, then add the codes as the unit's, in one probe of each slot."""
+        fp = self._fingerprints(codes)
+        self.reserve(len(fp))
+        return self._probe(fp, np.uint64(self._unit_id(int(unit))), insert=True)
 
 
 _INDEXES: "weakref.WeakKeyDictionary[object, CodeIndex]" = weakref.WeakKeyDictionary()
@@ -163,8 +190,7 @@ def files_may_clash(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[np.nda
     index = _INDEXES[con]
     verdicts = []
     for codes, unit in files:
-        verdicts.append(bool(unit == _MANY or index.maybe_clash(codes, unit)))
-        index.add(codes, np.full(len(codes), unit, dtype=np.uint64), 0)
+        verdicts.append(index.check_and_add(codes, unit) or bool(unit == _MANY))
     return verdicts
 
 
@@ -186,6 +212,4 @@ def file_may_clash(con: duckdb.DuckDBPyConnection, file_sha256: str, file_path: 
         _INDEXES[con] = index
     if codes is None:
         codes, _ = _hashes(con, "AND file_sha256 = ? AND file_path = ?", [file_sha256, file_path])
-    maybe = unit == _MANY or index.maybe_clash(codes, unit)
-    index.add(codes, np.full(len(codes), unit, dtype=np.uint64), 0)
-    return maybe
+    return index.check_and_add(codes, unit) or bool(unit == _MANY)
