@@ -325,3 +325,32 @@ def test_a_batch_whose_staging_fails_in_the_other_thread_loads_the_same(tmp_path
     single.load()
     assert batched.outcomes == single.outcomes
     assert batched.state() == single.state()
+
+
+def test_duckdb_runs_one_thread_per_statement_while_the_next_batch_is_staged(tmp_path, monkeypatch):
+    """Each batch's insert but the last runs while the next batch is typed on the second connection:
+    DuckDB is held to one thread then; the last insert gets the database's own setting back, and so does
+    the connection afterwards (also when a batch fails and falls back)."""
+    inbox, files = _corpus_pair(tmp_path)
+    seen: dict[str, set[int]] = {}   # per typed table (one a batch here): the settings its inserts saw
+    insert = fast_csv.insert
+
+    def spy(con, prepared):
+        setting = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        seen.setdefault(prepared.group.table, set()).add(setting)
+        return insert(con, prepared)
+    monkeypatch.setattr(fast_csv, "insert", spy)
+    batched = Warehouse(tmp_path / "batched", inbox, True, max_files=4)
+    default = batched.con.execute("SELECT current_setting('threads')").fetchone()[0]
+    batched.con.execute(f"SET threads = {default + 1}")   # (what a user's setting would be)
+    batched.load()
+    batches = list(seen.values())
+    assert len(files) > 8 and len(batches) > 2
+    assert all(s == {1} for s in batches[:-1]) and batches[-1] == {default + 1}
+    assert batched.con.execute("SELECT current_setting('threads')").fetchone()[0] == default + 1
+    crashes = _crash_on(monkeypatch, files[5].rel_path, 1)
+    shutil.copytree(inbox, tmp_path / "again")
+    again = Warehouse(tmp_path / "again_w", tmp_path / "again", True, max_files=4)
+    again.load()
+    assert crashes
+    assert again.con.execute("SELECT current_setting('threads')").fetchone()[0] == default

@@ -689,6 +689,24 @@ def _unstaged(con, ahead: Future | None) -> Future | None:
     return unstaged
 
 
+class _Threads:
+    """DuckDB's worker threads while the loader runs two statements at once (this batch's insert, the
+    next batch's typing on the second connection): with one thread each, DuckDB splits no statement
+    across threads and the two share the cores by themselves; at 10^7 rows that cost ~2 CPU-s less
+    than both statements spreading over every thread. set(None): the setting the database had."""
+
+    def __init__(self, con):
+        self._con = con
+        self._default = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        self._now = self._default
+
+    def set(self, threads: int | None) -> None:
+        threads = self._default if threads is None else min(threads, self._default)
+        if threads != self._now:
+            self._con.execute(f"SET threads = {int(threads)}")
+            self._now = threads
+
+
 def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], source_root: str, store: Path,
                on_outcome: Callable[[int, LoadOutcome], None] | None = None,
                max_bytes: int = BATCH_BYTES, max_files: int = BATCH_FILES) -> list[LoadOutcome]:
@@ -712,14 +730,25 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], sourc
     with allocator.reusing_freed_blocks(), contextlib.closing(second) if second else contextlib.nullcontext(), \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="sanpi-read-ahead") as reader, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="sanpi-code-index") as checker:
+        read_ahead: dict[int, Future] = {}
+
+        def read(i: int) -> list[_Read | None]:
+            return [_read(f, history, store) for f in batches[i][0]]
+
         def stage_ahead(i: int) -> Future | None:
+            """Batch i staged in the reader thread, and the one after it read there next: its files
+            are read (the loader's GIL-bound work) while this thread would wait for the insert."""
             if history is None or i >= len(batches):
                 return None
+            done = read_ahead.pop(i, None)
 
             def stage():
-                reads = [_read(f, history, store) for f in batches[i][0]]
+                reads = done.result() if done is not None else read(i)
                 return reads, _stage(second, batches[i][0], reads, history, store, checker)
-            return reader.submit(stage)
+            staged = reader.submit(stage)
+            if i + 1 < len(batches):
+                read_ahead[i + 1] = reader.submit(read, i + 1)
+            return staged
 
         # Imports only some files need (pandas: files read in Python, quarantine, findings; the bulletin
         # reader), in another thread while the first batch is read and typed.
@@ -727,6 +756,7 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], sourc
         if any(f.kind == "bulletin" for f in files):
             checker.submit(importlib.import_module, "sanpi.bulletin")
         ahead: Future | None = None
+        threads = _Threads(con)
         try:
             for i, (batch, size) in enumerate(batches):
                 reads = staged = None
@@ -754,6 +784,9 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], sourc
                         staged, ahead = None, _unstaged(con, ahead)
                 elif history is not None:
                     ahead = stage_ahead(i + 1)
+                # While the next batch is staged, each connection's statement runs on its own thread;
+                # the last batch's insert, alone, gets every thread again.
+                threads.set(1 if ahead is not None else None)
                 left -= size
                 try:
                     got = _load_batch(con, batch, source_root, store, reads, history, left, checker, staged)
@@ -771,4 +804,5 @@ def load_files(con: duckdb.DuckDBPyConnection, files: Sequence[InboxFile], sourc
                         on_outcome(len(outcomes), outcome)
         finally:
             _unstaged(con, ahead)   # (a batch staged for nothing: its tables dropped)
+            threads.set(None)
     return outcomes
