@@ -42,8 +42,11 @@ def table(sizes: list[dict], common: dict, markdown: bool = False) -> str:
     for label, key, base, target in STAGE_ROWS:
         if not any(s.get(key) is not None for s in sizes):
             continue
-        lines.append([f"{label}: sanpi s"] + [_s(s.get(key)) for s in sizes])
-        lines.append([f"{label}: bare DuckDB s"] + [_s(s.get(base)) for s in sizes])
+        # (The ingest pair is measured several times, alternating: medians, see scenarios.INGEST_PAIRS.)
+        pairs = max((s.get("ingest_pairs") or 1 for s in sizes), default=1) if key == "ingest_s" else 1
+        median = f" (median of {pairs})" if pairs > 1 else ""
+        lines.append([f"{label}: sanpi s{median}"] + [_s(s.get(key)) for s in sizes])
+        lines.append([f"{label}: bare DuckDB s{median}"] + [_s(s.get(base)) for s in sizes])
         lines.append([f"{label}: ratio (target {target})"] + [_ratio(s.get(key), s.get(base)) for s in sizes])
     if any(s.get("build_run_only_s") for s in sizes):
         lines.append(["dbt run only (no tests) s"] + [_s(s.get("build_run_only_s")) for s in sizes])
