@@ -153,6 +153,13 @@ def _crash_on(monkeypatch, rel_path: str, times: int) -> list[str]:
     return crashes
 
 
+def _assert_loads_as_one_file_per_transaction(tmp_path, inbox: Path, batched: Warehouse) -> None:
+    single = Warehouse(tmp_path / "single", inbox, False)
+    single.load()
+    assert batched.outcomes == single.outcomes
+    assert batched.state() == single.state()
+
+
 def _corpus_pair(tmp_path):
     inbox = tmp_path / "inbox"
     _corpus_inbox(inbox)
@@ -183,10 +190,7 @@ def test_a_crash_once_mid_batch_is_recovered_by_the_fallback(tmp_path, monkeypat
     batched.load()
     assert crashes == [files[6].rel_path]
     monkeypatch.undo()
-    single = Warehouse(tmp_path / "single", inbox, False)
-    single.load()
-    assert batched.outcomes == single.outcomes
-    assert batched.state() == single.state()
+    _assert_loads_as_one_file_per_transaction(tmp_path, inbox, batched)
 
 
 def test_a_file_that_always_crashes_stops_where_one_file_per_transaction_stops(tmp_path, monkeypatch):
@@ -321,10 +325,7 @@ def test_a_batch_whose_staging_fails_in_the_other_thread_loads_the_same(tmp_path
     batched.load()
     assert failed
     monkeypatch.undo()
-    single = Warehouse(tmp_path / "single", inbox, False)
-    single.load()
-    assert batched.outcomes == single.outcomes
-    assert batched.state() == single.state()
+    _assert_loads_as_one_file_per_transaction(tmp_path, inbox, batched)
 
 
 def test_duckdb_runs_one_thread_per_statement_while_the_next_batch_is_staged(tmp_path, monkeypatch):

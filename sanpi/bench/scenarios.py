@@ -103,8 +103,8 @@ class Bench:
             # (single runs of the pair vary by 5-10% on this machine); only the last sanpi warehouse is kept.
             pairs = 1 if self.quick or "ingest" not in stages else INGEST_PAIRS
             sanpi_runs, baseline_runs = [], []
-            for pair in range(pairs):
-                ingest_ws = workspace_env(base / "ingest", self.prefect_home)
+            ingest_ws = workspace_env(base / "ingest", self.prefect_home)
+            for _ in range(pairs):
                 shutil.rmtree(base / "ingest", ignore_errors=True)
                 sanpi_runs.append(run_stage("ingest", "ingest_sanpi",
                                             self._args(f"ingest_{rows}", source=str(inbox)), ingest_ws, logs))
