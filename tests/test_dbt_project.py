@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # `pytest` without `python -m` does not put the repo on sys.path
     sys.path.insert(0, str(REPO_ROOT))
 
-from sanpi.raw_schema import ensure_raw_schema  # noqa: E402
+from sanpi.raw_schema import add_submission_rows, delete_submission_rows, ensure_raw_schema  # noqa: E402
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
@@ -182,6 +182,16 @@ FINDINGS = [
 ]
 
 
+def add_rows(con, rows: list[tuple]) -> None:
+    """Rows (file_sha256, file_path, sheet, row_number, round_no, city_code, stage_code, project_code,
+    project_name, county, sector_label, investment_yi) added to raw.submission_rows."""
+    if rows:
+        values = ", ".join(["(" + ", ".join("?" * 12) + ")"] * len(rows))
+        add_submission_rows(con, f"""SELECT *, NULL AS enterprise FROM (VALUES {values}) AS v(file_sha256, file_path,
+                                     sheet, row_number, round_no, city_code, stage_code, project_code, project_name,
+                                     county, sector_label, investment_yi)""", [x for row in rows for x in row])
+
+
 def build_fixture_warehouse(path: Path, empty: bool = False) -> None:
     """The raw schema with the fixture rows (or with no rows at all when empty)."""
     con = duckdb.connect(str(path))
@@ -198,14 +208,9 @@ def build_fixture_warehouse(path: Path, empty: bool = False) -> None:
                 [file_path, sha, round_no, city, len(rows) + quarantined, len(rows), quarantined,
                  EARLIER if superseded else LOADED, f"store/{sha}", LOADED if superseded else None],
             )
-            for i, (sheet, stage, code, name, county, label, inv) in enumerate(rows, start=2):
-                con.execute(
-                    "insert into raw.submission_rows (file_sha256, file_path, sheet, row_number, round_no, city_code, "
-                    "stage_code, project_code, project_name, county, sector_label, investment_yi) "
-                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [sha, file_path, sheet, i, round_no, city, stage, code, name, county, label, inv],
-                )
-        con.execute("update raw.submission_rows set enterprise = '郑州光电科技有限公司' where project_code = 'ZZ-05'")
+            add_rows(con, [(sha, file_path, sheet, i, round_no, city, stage, code, name, county, label, inv)
+                           for i, (sheet, stage, code, name, county, label, inv) in enumerate(rows, start=2)])
+        con.execute("update raw.submission_file_rows set enterprise = '郑州光电科技有限公司' where project_code = 'ZZ-05'")
         # left over from an older version of the project: dbt drops it at the end of the run
         con.execute("create schema if not exists marts; create table marts.fct_renamed_long_ago as select 1 as x")
         for sha, file_path, province, round_no, held_on, venue, cumulative in BULLETINS:
@@ -722,10 +727,14 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
     ]
 
     def sql(*statements, params=None):
+        """SQL statements, or functions of the connection, run in order."""
         con = duckdb.connect(str(warehouse))
         try:
             for statement in statements:
-                con.execute(statement, params or [])
+                if callable(statement):
+                    statement(con)
+                else:
+                    con.execute(statement, params or [])
         finally:
             con.close()
 
@@ -742,20 +751,18 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
     sql("create table hold_manifest as select * from raw.load_manifest where round_no = 16 and kind = 'submission'",
         "create table hold_rows as select * from raw.submission_rows where round_no = 16",
         "delete from raw.load_manifest where round_no = 16 and kind = 'submission'",
-        "delete from raw.submission_rows where round_no = 16")
+        lambda con: delete_submission_rows(con, "round_no = 16"))
     build_and_compare("rounds 12-13", command="build", incremental=False)  # seeds too; a new warehouse
     sql("insert into raw.load_manifest select * from hold_manifest",
-        "insert into raw.submission_rows select * from hold_rows")
+        lambda con: add_submission_rows(con, "select * from hold_rows"))
     build_and_compare("round 16 added")
     sql("update raw.load_manifest set superseded_at = now() where sha256 = 's-jy-13'",
         "insert into raw.load_manifest (file_path, sha256, kind, round_no, city_code, rows_read, rows_loaded, "
         "rows_quarantined, loaded_at, source_root, stored_path) values ('submissions/13/济源示范区.xlsx', "
         f"'{v2}', 'submission', 13, '{JY}', 4, 4, 0, now(), 'fixture', 'store/{v2}')")
-    for i, (sheet, stage, code, name, county, label, inv) in enumerate(v2_rows, start=2):
-        sql("insert into raw.submission_rows (file_sha256, file_path, sheet, row_number, round_no, city_code, "
-            "stage_code, project_code, project_name, county, sector_label, investment_yi) "
-            "values (?, 'submissions/13/济源示范区.xlsx', ?, ?, 13, ?, ?, ?, ?, ?, ?, ?)",
-            params=[v2, sheet, i, JY, stage, code, name, county, label, inv])
+    sql(lambda con: add_rows(con, [(v2, "submissions/13/济源示范区.xlsx", sheet, i, 13, JY, stage, code, name, county,
+                                    label, inv)
+                                   for i, (sheet, stage, code, name, county, label, inv) in enumerate(v2_rows, start=2)]))
     build_and_compare("round 13 corrected")
     sql(f"update raw.load_manifest set superseded_at = now() where sha256 = '{v2}'",
         "update raw.load_manifest set superseded_at = null, loaded_at = now() where sha256 = 's-jy-13'")
@@ -765,12 +772,10 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
     sql("update raw.load_manifest set superseded_at = now() where sha256 in ('s-zz-16', 's-bad-16')",
         "insert into raw.load_manifest select * replace ('s-zz-16-v2' as sha256, now() as loaded_at, "
         "null as superseded_at) from raw.load_manifest where sha256 = 's-zz-16'",
-        "insert into raw.submission_rows select * replace ('s-zz-16-v2' as file_sha256) "
-        "from raw.submission_rows where file_sha256 = 's-zz-16'",
-        "insert into raw.submission_rows (file_sha256, file_path, sheet, row_number, round_no, city_code, "
-        "stage_code, project_code, project_name, county, sector_label, investment_yi) values ('s-zz-16-v2', "
-        f"'submissions/16/郑州市.xlsx', '投产', 20, 16, '{ZZ}', 'production', 'ZZ-09', '郑州无编码项目', '管城区', "
-        "'新材料', 15)",
+        lambda con: add_submission_rows(con, "select * replace ('s-zz-16-v2' as file_sha256) "
+                                             "from raw.submission_rows where file_sha256 = 's-zz-16'"),
+        lambda con: add_rows(con, [("s-zz-16-v2", "submissions/16/郑州市.xlsx", "投产", 20, 16, ZZ, "production",
+                                    "ZZ-09", "郑州无编码项目", "管城区", "新材料", 15)]),
         "insert into raw.load_manifest (file_path, sha256, kind, round_no, city_code, rows_read, rows_loaded, "
         f"rows_quarantined, loaded_at, source_root, stored_path) values ('submissions/16/未知单位.xlsx', "
         f"'s-bad-16-empty', 'submission', 16, '{BAD_CITY}', 0, 0, 0, now(), 'fixture', 'store/empty')")
@@ -781,10 +786,8 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
     sql("insert into raw.load_manifest (file_path, sha256, kind, round_no, city_code, rows_read, rows_loaded, "
         "rows_quarantined, loaded_at, source_root, stored_path) values ('submissions/17/郑州市.xlsx', "
         f"'s-zz-17', 'submission', 17, '{ZZ}', 1, 1, 0, now(), 'fixture', 'store/s-zz-17')",
-        "insert into raw.submission_rows (file_sha256, file_path, sheet, row_number, round_no, city_code, "
-        "stage_code, project_code, project_name, county, sector_label, investment_yi) values ('s-zz-17', "
-        f"'submissions/17/郑州市.xlsx', '签约', 2, 17, '{ZZ}', 'signed', 'ZZ-10', '郑州无编码项目', '管城区', "
-        "'新材料', 3)")
+        lambda con: add_rows(con, [("s-zz-17", "submissions/17/郑州市.xlsx", "签约", 2, 17, ZZ, "signed", "ZZ-10",
+                                    "郑州无编码项目", "管城区", "新材料", 3)]))
     build_and_compare("round 17 makes a name match ambiguous")
     con = duckdb.connect(str(warehouse), read_only=True)
     try:  # the fixture does what it says: 郑州无编码项目 of round 13 is its own lifecycle again

@@ -5,6 +5,8 @@ import re
 
 import duckdb
 
+from sanpi.raw_schema import delete_submission_rows
+
 
 def parse_rounds(text: str) -> list[int]:
     """'4-9' -> [4..9]; '3,5,8-9' -> [3, 5, 8, 9]."""
@@ -31,7 +33,8 @@ def clear_rounds(con: duckdb.DuckDBPyConnection, rounds: list[int]) -> int:
         con.execute(f"""DELETE FROM raw.quarantine q USING raw.load_manifest m
                         WHERE m.round_no IN ({marks}) AND q.file_sha256 = m.sha256 AND q.file_path = m.file_path""",
                     rounds)
-        for table in ("submission_rows", "submission_findings", "bulletin_figures", "bulletin_warnings", "bulletins"):
+        delete_submission_rows(con, f"round_no IN ({marks})", rounds)
+        for table in ("submission_findings", "bulletin_figures", "bulletin_warnings", "bulletins"):
             con.execute(f"DELETE FROM raw.{table} WHERE round_no IN ({marks})", rounds)
         forgotten = con.execute(f"DELETE FROM raw.load_manifest WHERE round_no IN ({marks}) RETURNING 1",
                                 rounds).fetchall()

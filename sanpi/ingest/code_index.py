@@ -160,7 +160,7 @@ def ready(con: duckdb.DuckDBPyConnection, expected: int = 0) -> None:
     insert read the whole batch's rows and added each file's codes again. Room made at once for
     `expected` more codes (each growth re-inserts every entry)."""
     index = _INDEXES.get(con)
-    total = con.execute("SELECT count(*) FROM raw.submission_rows").fetchone()[0]
+    total = con.execute("SELECT count(*) FROM raw.submission_file_rows").fetchone()[0]
     if index is None or index.rows != total:
         index = CodeIndex(total)
         index.add(*_hashes(con), 0)
@@ -202,7 +202,7 @@ def file_may_clash(con: duckdb.DuckDBPyConnection, file_sha256: str, file_path: 
     verify=False: the caller knows every row inserted since the index was last checked (inserted())."""
     index = _INDEXES.get(con)
     unit = unit_hash(con, city_code)
-    total = con.execute("SELECT count(*) FROM raw.submission_rows").fetchone()[0] if verify or index is None else None
+    total = con.execute("SELECT count(*) FROM raw.submission_file_rows").fetchone()[0] if verify or index is None else None
     if index is None or (verify and index.rows != total):
         # Every row but the file's own: rows of files loaded after it in its batch, already inserted,
         # can only make a "maybe" of what is not a clash.

@@ -34,6 +34,7 @@ import numpy as np
 
 from sanpi.ingest.tables import (MAX_PLAUSIBLE_YI, MIN_PLAUSIBLE_YI, ReadResult, _Header, _header, _Table,
                                  duplicate_messages, raw_values_json)
+from sanpi.raw_schema import next_file_id
 
 # Characters whose NFKC form is themselves, alone and next to each other (no compatibility mapping,
 # no combining): printable ASCII, CJK ideographs (U+3400-4DBF, U+4E00-9FFF) and the CJK punctuation
@@ -107,9 +108,11 @@ class _Group:
     Every clean row is inserted; a file that lists a project twice then has its later listings taken
     out again (drop_duplicates): which files may is worked out meanwhile (`duplicates`)."""
     table: str
-    insert_sql: str = ""
+    insert_sql: str = ""   # parameter: the first file's raw.submission_files.file_id
+    files_sql: str = ""    # the group's files into raw.submission_files (same parameter)
     rows: int = 0
     inserted: bool = False
+    first_file_id: int = 0  # file f of the group is raw.submission_files.file_id first_file_id + f
     duplicates: Future | None = None   # -> the indexes of the files that may list a project twice
     drop_duplicates: Callable[[duckdb.DuckDBPyConnection, "Prepared"], int] | None = None
 
@@ -266,7 +269,9 @@ def insert(con: duckdb.DuckDBPyConnection, prepared: Prepared) -> FastRead:
     group's first file, the rows of every file of the group."""
     group, inserted = prepared.group, 0
     if not group.inserted:
-        inserted = con.execute(group.insert_sql).fetchone()[0]
+        group.first_file_id = next_file_id(con)
+        con.execute(group.files_sql, [group.first_file_id])
+        inserted = con.execute(group.insert_sql, [group.first_file_id]).fetchone()[0]
         group.inserted = True
         if inserted != group.rows:
             raise RuntimeError(f"fast CSV path inserted {inserted} rows, expected {group.rows}")
@@ -563,10 +568,9 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape],
         if not later:
             return 0
         numbers = [number for number, *_ in later]
-        con.execute("""DELETE FROM raw.submission_rows
-                       WHERE file_sha256 = ? AND file_path = ? AND sheet IS NULL
-                         AND row_number IN (SELECT unnest(CAST(? AS INTEGER[])))""",
-                    [sources[f].sha256, sources[f].file_path, numbers])
+        con.execute("""DELETE FROM raw.submission_file_rows
+                       WHERE file_id = ? AND sheet IS NULL AND row_number IN (SELECT unnest(CAST(? AS INTEGER[])))""",
+                    [prepared.group.first_file_id + f, numbers])
         if has_code:
             got = con.execute(f"""SELECT hash({code}) AS code FROM {table} x JOIN {files} files USING (f)
                                   WHERE f = {f} AND clean AND {code} <> ''
@@ -576,10 +580,13 @@ def _prepare_group(con, table: str, sources: list[Source], shapes: list[_Shape],
         return len(later)
 
     group = _Group(table, rows=sum(ok[f][2] for f in ok), duplicates=duplicates, drop_duplicates=drop_duplicates)
+    group.files_sql = f"""
+        INSERT INTO raw.submission_files (file_id, file_sha256, file_path, round_no, city_code)
+        SELECT $1 + f, sha256, file_path, round_no, city_code FROM {files} ORDER BY f"""
     group.insert_sql = f"""
-        INSERT INTO raw.submission_rows (file_sha256, file_path, sheet, row_number, round_no, city_code,
-            stage_code, project_code, project_name, county, sector_label, investment_yi, enterprise)
-        SELECT files.sha256, files.file_path, NULL, {row_number}, files.round_no, files.city_code, {_STAGE_TEXT},
+        INSERT INTO raw.submission_file_rows (file_id, sheet, row_number, stage_code, project_code, project_name,
+            county, sector_label, investment_yi, enterprise)
+        SELECT $1 + f, NULL, {row_number}, {_STAGE_TEXT},
                {optional('project_code')}, {name}, {optional('county')}, {optional('sector_label')},
                investment_yi, {optional('enterprise')}
         FROM {table} x JOIN {files} files USING (f)

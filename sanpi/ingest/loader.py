@@ -33,6 +33,7 @@ import duckdb
 from sanpi.ingest import allocator, code_index, direct_write, fast_csv
 from sanpi.ingest.inbox import InboxFile, settled_stat
 from sanpi.ingest.submissions import ReadResult, SubmissionFormatError, read_submission
+from sanpi.raw_schema import next_file_id
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -392,11 +393,14 @@ def _load_submission(con, f: InboxFile, data: bytes, sha256: str, prepared: fast
                                                   "project_name", "county", "sector_label", "enterprise",
                                                   "investment_yi"])
         rows["investment_yi"] = rows["investment_yi"].astype(str)
-        rows.insert(0, "file_sha256", sha256)
-        rows.insert(1, "file_path", f.rel_path)
-        rows.insert(4, "round_no", f.round_no)
-        rows.insert(5, "city_code", f.city_code)
-        _insert_frame(con, "raw.submission_rows", rows, {"investment_yi": "DECIMAL(18, 4)"})
+        if not rows.empty:
+            _incoming = rows  # noqa: F841 - read by DuckDB's replacement scan below
+            file_id = next_file_id(con)
+            con.execute("INSERT INTO raw.submission_files VALUES (?, ?, ?, ?, ?)",
+                        [file_id, sha256, f.rel_path, f.round_no, f.city_code])
+            con.execute(f"""INSERT INTO raw.submission_file_rows (file_id, {', '.join(rows.columns)})
+                            SELECT ?, * REPLACE (CAST(investment_yi AS DECIMAL(18, 4)) AS investment_yi) FROM _incoming""",
+                        [file_id])
         rows_read, rows_loaded = result.rows_read, len(result.rows)
         code_index.inserted(con, rows_loaded)
     if result.quarantined:
