@@ -10,6 +10,7 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from sanpi.ingest import http_source
 from sanpi.ingest.backfill import clear_rounds, parse_rounds
@@ -149,7 +150,9 @@ def ingest_flow(source: str | None = None, rounds: str | None = None) -> IngestS
         if skipped:
             logger.info("Not loaded (neither a bulletin nor a submission by name and place): %d files, first: %s",
                         len(skipped), ", ".join(skipped[:3]))
-        outcomes = load_inbox_files(files, source if http_source.is_http(source) else str(root))
+        # (quote: Prefect would otherwise walk every file of the list looking for futures, 0.1 s a
+        # thousand files on each run, whether or not they changed)
+        outcomes = load_inbox_files(quote(files), source if http_source.is_http(source) else str(root))
     summary = IngestSummary(
         files=len(outcomes), statuses=dict(Counter(o.status for o in outcomes)),
         rows_read=sum(o.rows_read for o in outcomes), rows_loaded=sum(o.rows_loaded for o in outcomes),

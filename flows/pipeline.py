@@ -122,10 +122,17 @@ def pipeline_flow(source: str | None = None, rounds: str | None = None) -> Pipel
             record_run(settings.warehouse, **log_run, finished_at=_now(), status="unchanged",
                        message="nothing new")
             return PipelineResult(ingested, None, None)
-        built = build_warehouse()
-        logger.info("Warehouse built: %d dbt nodes", built.nodes)
-        report = validate_warehouse(run_id)
-        generate_docs(fingerprint)
+        try:
+            built = build_warehouse()
+            logger.info("Warehouse built: %d dbt nodes", built.nodes)
+            report = validate_warehouse(run_id)
+            generate_docs(fingerprint)
+        except BaseException as exc:
+            # Recorded, so that the next run builds again: the last passed run's record would otherwise
+            # tell it nothing is new, the files being loaded (by this run) and the build the same.
+            record_run(settings.warehouse, **log_run, finished_at=_now(), status="failed",
+                       message=f"{type(exc).__name__}: {exc}"[:2000])
+            raise
         problems = [] if report.success else describe_gaps(report) + describe_failures(report)
         record_run(settings.warehouse, **log_run, finished_at=_now(),
                    status="passed" if report.success else "failed", message="; ".join(problems)[:2000] or None)

@@ -117,3 +117,24 @@ def test_ingest_pair_is_measured_three_times_and_the_medians_reported(tmp_path):
     baseline_runs = sorted(p["baseline_s"] for p in pairs)
     assert figures["ingest_s"] == sanpi_runs[1] and figures["ingest_baseline_s"] == baseline_runs[1]
     assert abs(figures["ingest_ratio"] - sanpi_runs[1] / baseline_runs[1]) < 0.011
+
+
+def test_a_round_is_added_three_times_to_the_same_history_and_the_median_reported(tmp_path):
+    """Each add-a-round run starts from a copy of the same history (else the second run would find
+    nothing new), and the figure is the median of the runs."""
+    work = tmp_path / "work"
+    proc = subprocess.run([sys.executable, "-m", "sanpi.cli", "bench", "--rows", "2000", "--json",
+                           "--stages", "history", "--keep", "--work", str(work)],
+                          cwd=REPO, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(proc.stdout.strip().splitlines()[0])
+    details = json.loads((work / "details_2000.json").read_text(encoding="utf-8"))
+    for label in ("1x", "10x"):
+        runs = details[f"history_{label}"]["runs"]
+        assert len(runs) == 3 and figures["add_round_runs"] == 3
+        # every run loaded the new round's files: the same number each time, not "nothing new"
+        assert {r["status"] for r in runs} == {"passed"}, runs
+        changed = {r["files_changed"] for r in runs}
+        assert len(changed) == 1 and changed.pop() > 0, runs
+        assert figures[f"add_round_{label}_s"] == sorted(r["seconds"] for r in runs)[1]
+    assert figures["add_round_growth"] == round(figures["add_round_10x_s"] / figures["add_round_1x_s"], 2)

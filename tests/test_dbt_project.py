@@ -801,3 +801,75 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
     reference.warehouse.write_bytes(before)
     assert run_pipeline_dbt(settings, "build").success
     assert _differences(warehouse, reference.warehouse) == {}
+
+
+def test_key_tests_check_the_projects_a_build_rebuilt_and_a_failing_test_holds_the_state(tmp_path, monkeypatch):
+    """In an incremental build the tests marked changed_keys_only read the rows of the projects the model
+    rebuilt (incremental_state.<model>__projects) and still catch a duplicate among them; a full refresh
+    drops those lists and checks every row. A build with a failing test does not advance the round
+    state: the next build redoes the round and tests it again."""
+    from dataclasses import replace
+
+    from sanpi.settings import get_settings
+    from sanpi.transform import _invoke, run_dbt as run_pipeline_dbt
+
+    monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    warehouse = tmp_path / "warehouse.duckdb"
+    build_fixture_warehouse(warehouse)
+    settings = replace(get_settings(), warehouse=warehouse, dbt_target=tmp_path / "target", data_dir=tmp_path)
+    test_sql = "unique_dim_project_project_key.sql"
+
+    def compiled_test() -> str:
+        return next((tmp_path / "target" / "run").rglob(test_sql)).read_text(encoding="utf-8")
+
+    def sql(statement: str, *, write: bool = False):
+        con = duckdb.connect(str(warehouse), read_only=not write)
+        try:
+            return con.execute(statement).fetchall()
+        finally:
+            con.close()
+
+    def add_round(round_no: int) -> None:
+        con = duckdb.connect(str(warehouse))
+        try:
+            path, sha = f"submissions/{round_no}/郑州市.xlsx", f"s-zz-{round_no}"
+            con.execute("insert into raw.load_manifest (file_path, sha256, kind, round_no, city_code, rows_read, "
+                        "rows_loaded, rows_quarantined, loaded_at, source_root, stored_path) values "
+                        f"('{path}', '{sha}', 'submission', {round_no}, '{ZZ}', 1, 1, 0, now(), 'fixture', 'store/{sha}')")
+            add_rows(con, [(sha, path, "签约", 2, round_no, ZZ, "signed", f"ZZ-{round_no}", f"郑州新项目{round_no}",
+                            "管城区", "新材料", 3)])
+        finally:
+            con.close()
+
+    assert run_pipeline_dbt(settings, "build").success
+    assert "dim_project__projects" not in compiled_test()
+    add_round(17)
+    outcome = run_pipeline_dbt(settings, "build")
+    assert outcome.success and "--full-refresh" not in outcome.command
+    assert "incremental_state.dim_project__projects" in compiled_test()
+    rebuilt = [k for (k,) in sql("select project_key from incremental_state.dim_project__projects")]
+    total = sql("select count(*) from marts.dim_project")[0][0]
+    assert 0 < len(rebuilt) < total
+    # a rebuilt project listed twice fails the test
+    sql(f"insert into marts.dim_project select * from marts.dim_project where project_key = '{rebuilt[0]}'", write=True)
+    assert not _invoke(settings, "test", "--select", "unique_dim_project_project_key").success
+    sql(f"delete from marts.dim_project where rowid = (select max(rowid) from marts.dim_project)", write=True)
+
+    # round 18 added while a bulletin states a figure of an unknown measure: the staging test of the
+    # bulletins fails (no incremental model depends on it, all are built), the round state stays
+    fingerprint = "select count(*) from incremental_state.round_fingerprints where round_no = 18"
+    add_round(18)
+    sql("insert into raw.bulletin_figures select * replace ('bogus' as measure) from raw.bulletin_figures limit 1",
+        write=True)
+    failed = run_pipeline_dbt(settings, "build")
+    assert not failed.success and any("accepted_values_stg_raw__bulletin_figures_measure" in f for f in failed.failures)
+    assert sql(fingerprint) == [(0,)]
+    sql("delete from raw.bulletin_figures where measure = 'bogus'", write=True)
+    assert run_pipeline_dbt(settings, "build").success   # redoes round 18 and its tests
+    assert sql(fingerprint) == [(1,)]
+
+    full = _invoke(settings, "build", "--full-refresh")
+    assert full.success
+    assert sql("select count(*) from duckdb_tables() where schema_name = 'incremental_state' "
+               "and table_name like '%\\_\\_projects' escape '\\'")[0][0] == 0
+    assert "dim_project__projects" not in compiled_test()

@@ -106,7 +106,7 @@ def test_segments_answer_like_a_set():
         arr = np.array(codes, dtype=np.uint64)
         expected = any(seen.get(c, set()) - {unit} for c in codes)
         assert index.maybe_clash(arr, np.uint64(unit)) == expected, step
-        index.add(arr, np.full(len(codes), unit, dtype=np.uint64), len(codes))
+        index.add(arr, np.uint64(unit), len(codes))
         for c in codes:
             seen.setdefault(c, set()).add(unit)
     assert index.entries() == len(seen) and len(index.slots) <= 4 * max(len(seen), 1 << 11)
@@ -125,7 +125,7 @@ def test_table_grows_and_collides_like_a_set():
         unit = int(rng.integers(1, 4))
         expected = any(seen.get(int(c), set()) - {unit} for c in codes)
         assert index.maybe_clash(codes, np.uint64(unit)) == expected, step
-        index.add(codes, np.full(len(codes), unit, dtype=np.uint64), 0)
+        index.add(codes, np.uint64(unit), 0)
         for c in codes:
             seen.setdefault(int(c), set()).add(unit)
     assert index.entries() == len(seen)
@@ -173,3 +173,35 @@ def test_a_batchs_first_fast_files_are_checked_together_and_the_rest_as_they_com
     clashes = {(path, detail.split()[2]) for path, _, _, finding, detail in indexed if finding == "code_in_two_units"}
     assert {("submissions/5/开封市.csv", "B"), ("submissions/5/洛阳市.csv", "C"), ("submissions/5/安阳市.csv", "D"),
             ("submissions/5/平顶山市.csv", "Q")} <= clashes
+
+
+def _entries(index: code_index.CodeIndex) -> set[tuple[int, int | None]]:
+    """(fingerprint, unit hash or None for several units) of every entry (unit ids are the index's own)."""
+    units = {uid: unit for unit, uid in index.unit_ids.items()}
+    return {(int(s) >> 16, units.get(int(s) & 0xFFFF)) for s in index.slots[index.slots != 0]}
+
+
+def test_an_index_rebuilt_from_the_table_holds_what_adding_each_file_gave():
+    """The rebuild groups the table's codes in SQL: one entry per code, with its unit or "several"."""
+    con = duckdb.connect()
+    ensure_raw_schema(con)
+    rng = random.Random(5)
+    files = {f"f{i}": (f"41{i % 4:02d}", [f"C{rng.randrange(400)}" for _ in range(rng.randrange(1, 60))])
+             for i in range(30)}
+    added = code_index.CodeIndex(0)
+    for name, (unit, codes) in files.items():
+        file_id = int(name[1:]) + 1
+        con.execute("INSERT INTO raw.submission_files VALUES (?, ?, ?, 1, ?)", [file_id, name, name, unit])
+        con.executemany("INSERT INTO raw.submission_file_rows (file_id, row_number, stage_code, project_code, "
+                        "project_name, investment_yi) VALUES (?, ?, 'signed', ?, 'x', 1)",
+                        [[file_id, i, c] for i, c in enumerate(codes)])
+        hashes = np.asarray([h for (h,) in con.execute("SELECT hash(unnest(?))", [codes]).fetchall()], dtype=np.uint64)
+        added.add(hashes, code_index.unit_hash(con, unit), len(codes))
+    rows = sum(len(codes) for _, codes in files.values())
+    rebuilt = code_index._rebuilt(con, rows)
+    assert rebuilt.rows == added.rows == rows
+    # the same entries: each code's fingerprint with its unit, or "several" for a code of two units
+    assert _entries(rebuilt) == _entries(added)
+    several = {c for c in {c for _, cs in files.values() for c in cs}
+               if len({u for u, cs in files.values() if c in cs}) > 1}
+    assert several and rebuilt.entries() == len({c for _, cs in files.values() for c in cs})

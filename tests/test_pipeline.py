@@ -162,6 +162,42 @@ def test_a_city_off_by_one_project_fails_the_run_and_keeps_the_warehouse(prefect
         == [(False,)]
 
 
+def test_a_failed_build_is_recorded_so_the_next_run_builds_again(sample_build, tmp_path, monkeypatch):
+    """A run whose dbt build fails leaves its files loaded: were it not recorded, the next run would find
+    every file loaded and the last run passed, and say there is nothing new."""
+    from flows import pipeline
+    from sanpi.ingest.inbox import discover
+    from sanpi.runs import last_run, nothing_new
+    from sanpi.transform import DbtError
+
+    shutil.copytree(sample_build["root"] / "data", tmp_path / "data")
+    for key, value in workspace_env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    inbox = tmp_path / "inbox"
+    shutil.copytree(SAMPLE, inbox)
+    revised = next(iter(sorted((inbox / "submissions").glob("*/*.csv"))))
+    revised.write_bytes(revised.read_bytes() + b"\n")   # the same rows in new bytes: a new version
+    warehouse, published = tmp_path / "data" / "warehouse.duckdb", tmp_path / "data" / "published" / "warehouse.duckdb"
+    assert last_run(warehouse).status == "passed"
+
+    def failing_dbt(settings, *args):
+        raise DbtError("dbt build could not run (simulated)")
+
+    run_dbt = pipeline.run_dbt
+    monkeypatch.setattr(pipeline, "run_dbt", failing_dbt)
+    with pytest.raises(DbtError):
+        pipeline.pipeline_flow(source=str(inbox))
+    failed = last_run(warehouse)
+    assert failed.status == "failed"
+    assert nothing_new(warehouse, published, discover(inbox)) is None
+    assert query(warehouse, f"SELECT files_changed, message FROM ops.pipeline_runs WHERE run_id = '{failed.run_id}'") \
+        == [(1, "DbtError: dbt build could not run (simulated)")]
+
+    monkeypatch.setattr(pipeline, "run_dbt", run_dbt)
+    result = pipeline.pipeline_flow(source=str(inbox))
+    assert result.build is not None and last_run(warehouse).status == "passed"
+
+
 def test_analysts_read_a_published_copy_that_a_run_swaps_whole(sample_run):
     """An open analyst session on the published copy neither blocks a run nor sees it half-built;
     a backfill of rounds 4-5 reloads exactly their files and leaves the marts as they were."""

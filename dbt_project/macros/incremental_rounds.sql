@@ -5,9 +5,9 @@
     fingerprint is an md5 of the current (sha256, file_path) pairs of the round in raw.load_manifest.
     incremental_state.round_fingerprints holds the fingerprints the incremental models were last built
     from; it advances at the end of a run (on-run-end: advance_round_fingerprints) only when every
-    incremental model of the project was built in that run without error, so a failed or partial run
-    leaves it behind and the next run redoes those rounds (every incremental step is delete + insert,
-    so redoing one is harmless).
+    incremental model of the project was built in that run and nothing failed (no model error, no
+    failing test), so a failed or partial run leaves it behind and the next run redoes those rounds
+    and their tests (every incremental step is delete + insert, so redoing one is harmless).
 
     What the fingerprints do not see: changes to the models, macros and seeds. sanpi.transform runs a
     full refresh when those change; run `dbt build --full-refresh` yourself after editing them by hand.
@@ -56,9 +56,18 @@
                   and node.unique_id not in built %}
             {% do missing.append(node.name) %}
         {% endfor %}
+        {% set failed = [] %}
+        {% for result in results if result.status in ('error', 'fail') %}
+            {% do failed.append(result.node.name) %}
+        {% endfor %}
         {% if missing %}
             {% do log('incremental state not advanced (not built in this run: ' ~ missing | join(', ')
                       ~ '): the next run redoes the same rounds', info=true) %}
+        {% elif failed %}
+            {#- tests of changed rounds and rebuilt keys only check what a run rebuilds: had the state
+                advanced, the next run would rebuild nothing and pass the same rows unchecked -#}
+            {% do log('incremental state not advanced (failed in this run: ' ~ failed | join(', ')
+                      ~ '): the next run redoes the same rounds and tests them again', info=true) %}
         {% else %}
             {#- returned as the hook's own SQL, which dbt runs and commits -#}
             create schema if not exists {{ incremental_state_schema() }};
@@ -111,8 +120,16 @@
         {% else %}
             delete from {{ this }}
         {% endif %}
+    {% elif execute and this is not none %}
+        {{ drop_rebuilt_keys('__projects') }}
     {% endif %}
 {% endmacro %}
+
+{#- A model built whole drops the keys table an earlier incremental build left, so that its tests
+    check every row (changed_keys_condition). -#}
+{% macro drop_rebuilt_keys(suffix) -%}
+    drop table if exists {{ incremental_state_schema() }}.{{ this.identifier }}{{ suffix }}
+{%- endmacro %}
 
 {% macro incremental_projects_filter(column='project_key') -%}
     {% if this is not none and is_incremental() and round_state_exists() -%}
@@ -156,6 +173,10 @@
         {% set rounds = 'round_no in (' ~ changed_rounds_sql() ~ ')' %}
         {% set where = '(' ~ where ~ ') and ' ~ rounds if where else rounds %}
     {% endif %}
+    {% if meta.get('changed_keys_only') %}
+        {% set keys = changed_keys_condition(relation, meta.get('changed_keys_only')) %}
+        {% set where = '(' ~ where ~ ') and ' ~ keys if where else keys %}
+    {% endif %}
     {% if where %}
         {%- set filtered -%}
             (select * from {{ relation }} where {{ where }}) dbt_subquery
@@ -164,6 +185,29 @@
     {%- else -%}
         {% do return(relation) %}
     {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Data tests marked `meta: {changed_keys_only: project_key}` (or lifecycle_key) check, in an
+    incremental build, only the rows of the projects (lifecycles) the model rebuilt in this run, listed
+    in incremental_state.<model>__projects (__lifecycles) by its pre_hook: for tests whose failing rows
+    share the key (a key twice, a project's versions out of order) the other rows are those an earlier
+    build checked. Every row is checked in a full refresh, without incremental state, and when the
+    model was built whole (its pre_hook then drops the keys table; looked up in the database, not in
+    dbt's cache of relations, which predates this run's hooks).
+-#}
+{% macro changed_keys_condition(relation, column) -%}
+    {% set suffix = '__lifecycles' if column == 'lifecycle_key' else '__projects' %}
+    {% set keys = incremental_state_schema() ~ '.' ~ relation.identifier ~ suffix %}
+    {% if execute and not flags.FULL_REFRESH and round_state_exists() %}
+        {% set found = run_query("select count(*) from duckdb_tables() where schema_name = '"
+                                 ~ incremental_state_schema() ~ "' and table_name = '" ~ relation.identifier
+                                 ~ suffix ~ "'") %}
+        {% if found.columns[0].values()[0] > 0 %}
+            {{- return(column ~ ' in (select ' ~ column ~ ' from ' ~ keys ~ ')') -}}
+        {% endif %}
+    {% endif %}
+    {{- return('true') -}}
 {%- endmacro %}
 
 {#-
@@ -210,6 +254,8 @@
         {% else %}
             delete from {{ this }}
         {% endif %}
+    {% elif execute and this is not none %}
+        {{ drop_rebuilt_keys('__lifecycles') }}
     {% endif %}
 {% endmacro %}
 

@@ -34,6 +34,7 @@ HISTORY_ROUNDS = 9        # 1x history: 9 rounds; 10x: 90 rounds (round codes st
 # every earlier one): above this size the history scenarios are skipped unless asked for.
 HISTORY_MAX_ROWS = 1_000_000
 INGEST_PAIRS = 3          # sanpi's ingest and its baseline, measured alternately; medians reported
+ADD_ROUND_RUNS = 3        # one round added this many times to the same history; the median reported
 
 
 @dataclass
@@ -209,12 +210,27 @@ class Bench:
             setup = run_sanpi(f"history_{label}_setup", ["run", "--source", str(inbox)], env, logs, check=False)
             generate_scaled(inbox, per_round * total_rounds, self.seed, rounds=total_rounds,
                             only_rounds=[history + 1])
-            m = out.add(f"add_round_{label}", run_sanpi(f"add_round_{label}", ["run", "--source", str(inbox)],
-                                                         env, logs, check=False))
+            # The round is added ADD_ROUND_RUNS times, each to the same copy of the history (everything
+            # sanpi keeps: warehouse, raw store, dbt target, GX project), and the median reported.
+            root, kept = base / f"history_{label}", base / f"history_{label}_before"
+            runs = 1 if self.quick else ADD_ROUND_RUNS
+            _copy_workspace(root, kept)
+            measured, outcomes = [], []
+            for run in range(runs):
+                if run:
+                    _copy_workspace(kept, root)
+                measured.append(run_sanpi(f"add_round_{label}", ["run", "--source", str(inbox)], env, logs,
+                                          check=False))
+                outcomes.append(_last_run(Path(env["SANPI_WAREHOUSE"])))
+            shutil.rmtree(kept, ignore_errors=True)
+            m = out.add(f"add_round_{label}", _median(measured))
+            out.figures["add_round_runs"] = runs
             out.details[f"history_{label}"] = {"history_rounds": history, "history_rows": per_round * history,
-                                               "added_rows": per_round, "setup": setup.as_dict()}
-            if m.returncode or setup.returncode:
-                out.notes.append(f"add_round_{label}: sanpi run exited {setup.returncode}/{m.returncode}")
+                                               "added_rows": per_round, "setup": setup.as_dict(),
+                                               "runs": [r.as_dict() | o for r, o in zip(measured, outcomes)]}
+            failed = [r.returncode for r in measured if r.returncode]
+            if failed or setup.returncode:
+                out.notes.append(f"add_round_{label}: sanpi run exited {setup.returncode}/{failed}")
             log.info("rows=%d: one round of %d rows added to %d rounds in %.1f s", rows, per_round, history, m.seconds)
         out.figures["add_round_growth"] = _ratio(out.figures["add_round_10x_s"], out.figures["add_round_1x_s"])
 
@@ -227,15 +243,29 @@ class Bench:
         return self._checks
 
 
-def _last_run_status(warehouse: Path) -> str | None:
+def _copy_workspace(source: Path, target: Path) -> None:
+    """What sanpi keeps in a bench workspace (all but the inbox) copied over target's."""
+    for part in ("data", "gx", "dbt_target"):
+        shutil.rmtree(target / part, ignore_errors=True)
+        if (source / part).exists():
+            shutil.copytree(source / part, target / part, symlinks=True)
+
+
+def _last_run(warehouse: Path) -> dict:
+    """Status and files changed of the warehouse's latest pipeline run ({} when there is none)."""
     import duckdb
 
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            row = con.execute("SELECT status FROM ops.pipeline_runs ORDER BY finished_at DESC LIMIT 1").fetchone()
+            row = con.execute("""SELECT status, files_changed FROM ops.pipeline_runs
+                                 ORDER BY finished_at DESC LIMIT 1""").fetchone()
     except duckdb.Error:
-        return None
-    return row[0] if row else None
+        return {}
+    return {"status": row[0], "files_changed": row[1]} if row else {}
+
+
+def _last_run_status(warehouse: Path) -> str | None:
+    return _last_run(warehouse).get("status")
 
 
 def _median(runs: list[Measurement]) -> Measurement:

@@ -58,27 +58,14 @@ class CodeIndex:
         fp[fp == 0] = 1   # (a code whose low bits are 0 is stored as 1: at worst one more maybe)
         return fp
 
-    def add(self, codes: np.ndarray, units: np.ndarray, rows: int) -> None:
-        """Codes with the unit (hash of city_code) of each; rows: rows of the table they account for."""
+    def add(self, codes: np.ndarray, unit: np.uint64, rows: int) -> None:
+        """Codes of one unit (hash of city_code); rows: rows of the table they account for. (A
+        rebuild from the table, of many units, is _rebuilt.)"""
         self.rows += rows
         fp = self._fingerprints(codes)
-        if len(fp) == 0:
-            return
-        units = np.asarray(units, dtype=np.uint64)
-        if units[0] == units[-1] and bool(np.all(units == units[0])):   # one file: one unit
+        if len(fp):
             self.reserve(len(fp))
-            self._probe(fp, np.uint64(self._unit_id(int(units[0]))), insert=True)
-            return
-        # Several units (a rebuild from the table): one entry per distinct code, its unit or
-        # "several", so that no two entries of one insert race for one slot's unit.
-        values, inverse = np.unique(units, return_inverse=True)
-        ids = np.array([self._unit_id(int(v)) for v in values], dtype=np.uint64)[inverse.reshape(-1)]
-        order = np.argsort(fp, kind="stable")
-        fp, ids = fp[order], ids[order]
-        starts = np.flatnonzero(np.concatenate(([True], fp[1:] != fp[:-1])))
-        low, high = np.minimum.reduceat(ids, starts), np.maximum.reduceat(ids, starts)
-        self.reserve(len(starts))
-        self._probe(fp[starts], np.where(low == high, low, np.uint64(_SEVERAL)), insert=True)
+            self._probe(fp, np.uint64(self._unit_id(int(unit))), insert=True)
 
     def reserve(self, more: int) -> None:
         """Room for `more` new codes, at most half full."""
@@ -154,6 +141,28 @@ def _hashes(con, where: str = "", params: list | None = None) -> tuple[np.ndarra
     return (np.asarray(got["code"], dtype=np.uint64), np.asarray(got["unit"], dtype=np.uint64))
 
 
+def _rebuilt(con, rows: int, where: str = "", params: list | None = None) -> CodeIndex:
+    """An index of the table's codes (those `where` selects). DuckDB groups the rows by fingerprint
+    first, on every core (one entry each: its unit's id, or "several"), where sorting them in numpy
+    took 0.35 s at 10^6 codes; the index then only places the entries."""
+    index = CodeIndex(rows)
+    units = [u for (u,) in con.execute(f"""SELECT DISTINCT hash(city_code) FROM raw.submission_rows
+                                           WHERE project_code IS NOT NULL {where} ORDER BY 1""",
+                                        params or []).fetchall()]
+    ids = [index._unit_id(int(u)) for u in units]
+    got = con.execute(f"""
+        SELECT fp, CASE WHEN min(uid) = max(uid) THEN min(uid) ELSE {_SEVERAL} END AS uid
+        FROM (SELECT CASE WHEN fp = 0 THEN 1 ELSE fp END AS fp,
+                     CAST(list_extract(?, list_position(?, unit)) AS UBIGINT) AS uid
+              FROM (SELECT hash(project_code) & {int(_FINGERPRINT)} AS fp, hash(city_code) AS unit
+                    FROM raw.submission_rows WHERE project_code IS NOT NULL {where}))
+        GROUP BY fp""", [ids, units, *(params or [])]).fetchnumpy()
+    fp = np.asarray(got["fp"], dtype=np.uint64)
+    index.reserve(len(fp))
+    index._probe(fp, np.asarray(got["uid"], dtype=np.uint64), insert=True)
+    return index
+
+
 def ready(con: duckdb.DuckDBPyConnection, expected: int = 0) -> None:
     """Build or check the index now, before the caller's transaction inserts rows (the caller then
     passes verify=False): a rebuild reads only the rows already there, where one after a batch's
@@ -162,9 +171,7 @@ def ready(con: duckdb.DuckDBPyConnection, expected: int = 0) -> None:
     index = _INDEXES.get(con)
     total = con.execute("SELECT count(*) FROM raw.submission_file_rows").fetchone()[0]
     if index is None or index.rows != total:
-        index = CodeIndex(total)
-        index.add(*_hashes(con), 0)
-        _INDEXES[con] = index
+        index = _INDEXES[con] = _rebuilt(con, total)
     index.reserve(expected)
 
 
@@ -206,10 +213,8 @@ def file_may_clash(con: duckdb.DuckDBPyConnection, file_sha256: str, file_path: 
     if index is None or (verify and index.rows != total):
         # Every row but the file's own: rows of files loaded after it in its batch, already inserted,
         # can only make a "maybe" of what is not a clash.
-        index = CodeIndex(total)
-        others, units = _hashes(con, "AND NOT (file_sha256 = ? AND file_path = ?)", [file_sha256, file_path])
-        index.add(others, units, 0)
-        _INDEXES[con] = index
+        index = _INDEXES[con] = _rebuilt(con, total, "AND NOT (file_sha256 = ? AND file_path = ?)",
+                                         [file_sha256, file_path])
     if codes is None:
         codes, _ = _hashes(con, "AND file_sha256 = ? AND file_path = ?", [file_sha256, file_path])
     return index.check_and_add(codes, unit) or bool(unit == _MANY)
