@@ -79,6 +79,7 @@ class Bench:
         return {"prefect_first_start_s": round(first.seconds, 3), "prefect_overhead_s": round(warm.seconds, 3)}
 
     def sample(self) -> dict:
+        shutil.rmtree(self.work / "sample", ignore_errors=True)   # cold: nothing left from an earlier bench
         env = self.env("sample")
         cold = run_sanpi("sample_cold_run", ["run"], env, self.logs / "sample.log", check=False)
         rerun = run_sanpi("sample_noop_rerun", ["run"], env, self.logs / "sample.log", check=False)
@@ -173,6 +174,7 @@ class Bench:
             log.info("rows=%d: GX %.1f s, one SQL pass %.2f s", rows, m.seconds, b.seconds)
 
         if "e2e" in stages:
+            shutil.rmtree(base / "e2e", ignore_errors=True)   # cold: nothing left from an earlier bench
             env = workspace_env(base / "e2e", self.prefect_home)
             cold = out.add("cold_run", run_sanpi("cold_run", ["run", "--source", str(inbox)], env, logs, check=False))
             rerun = out.add("noop_rerun", run_sanpi("noop_rerun", ["run", "--source", str(inbox)], env, logs,
@@ -203,6 +205,7 @@ class Bench:
         per_round = max(ROWS_PER_ROUND_MIN, rows // (10 * HISTORY_ROUNDS))
         total_rounds = 10 * HISTORY_ROUNDS + 1
         for label, history in (("1x", HISTORY_ROUNDS), ("10x", 10 * HISTORY_ROUNDS)):
+            shutil.rmtree(base / f"history_{label}", ignore_errors=True)   # (an earlier bench's, with --work)
             inbox = base / f"history_{label}" / "inbox"
             env = workspace_env(base / f"history_{label}", self.prefect_home)
             generate_scaled(inbox, per_round * total_rounds, self.seed, rounds=total_rounds,
