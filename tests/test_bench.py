@@ -102,16 +102,21 @@ def test_bench_prints_one_json_object_with_every_figure(tmp_path):
     assert (tmp_path / "work" / "rows_2000" / "e2e" / "data" / "warehouse.duckdb").exists()
 
 
+def _bench_stage(work: Path, stage: str) -> tuple[dict, dict]:
+    """`sanpi bench --rows 2000 --stages <stage> --keep`: its JSON figures and its details file."""
+    proc = subprocess.run([sys.executable, "-m", "sanpi.cli", "bench", "--rows", "2000", "--json",
+                           "--stages", stage, "--keep", "--work", str(work)],
+                          cwd=REPO, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return (json.loads(proc.stdout.strip().splitlines()[0]),
+            json.loads((work / "details_2000.json").read_text(encoding="utf-8")))
+
+
 def test_ingest_pair_is_measured_three_times_and_the_medians_reported(tmp_path):
     """Single runs of the ingest pair vary by 5-10% here: the pair is run INGEST_PAIRS times, alternating,
     and each side's median is the figure (its peak memory the largest of the runs)."""
-    work = tmp_path / "work"
-    proc = subprocess.run([sys.executable, "-m", "sanpi.cli", "bench", "--rows", "2000", "--json",
-                           "--stages", "ingest", "--keep", "--work", str(work)],
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    figures = json.loads(proc.stdout.strip().splitlines()[0])
-    pairs = json.loads((work / "details_2000.json").read_text(encoding="utf-8"))["ingest_pairs"]
+    figures, details = _bench_stage(tmp_path / "work", "ingest")
+    pairs = details["ingest_pairs"]
     assert len(pairs) == 3
     sanpi_runs = sorted(p["sanpi_s"] for p in pairs)
     baseline_runs = sorted(p["baseline_s"] for p in pairs)
@@ -121,14 +126,14 @@ def test_ingest_pair_is_measured_three_times_and_the_medians_reported(tmp_path):
 
 def test_a_round_is_added_three_times_to_the_same_history_and_the_median_reported(tmp_path):
     """Each add-a-round run starts from a copy of the same history (else the second run would find
-    nothing new), and the figure is the median of the runs."""
+    nothing new), and the figure is the median of the runs. A work folder used before is no matter:
+    each history starts from an empty workspace."""
     work = tmp_path / "work"
-    proc = subprocess.run([sys.executable, "-m", "sanpi.cli", "bench", "--rows", "2000", "--json",
-                           "--stages", "history", "--keep", "--work", str(work)],
-                          cwd=REPO, capture_output=True, text=True, timeout=1800)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    figures = json.loads(proc.stdout.strip().splitlines()[0])
-    details = json.loads((work / "details_2000.json").read_text(encoding="utf-8"))
+    for label in ("1x", "10x"):   # what an earlier bench in this folder could have left (here: no database)
+        leftover = work / "rows_2000" / f"history_{label}" / "data" / "warehouse.duckdb"
+        leftover.parent.mkdir(parents=True)
+        leftover.write_bytes(b"not a database")
+    figures, details = _bench_stage(work, "history")
     for label in ("1x", "10x"):
         runs = details[f"history_{label}"]["runs"]
         assert len(runs) == 3 and figures["add_round_runs"] == 3
@@ -138,3 +143,16 @@ def test_a_round_is_added_three_times_to_the_same_history_and_the_median_reporte
         assert len(changed) == 1 and changed.pop() > 0, runs
         assert figures[f"add_round_{label}_s"] == sorted(r["seconds"] for r in runs)[1]
     assert figures["add_round_growth"] == round(figures["add_round_10x_s"] / figures["add_round_1x_s"], 2)
+
+
+def test_page_cache_settled_before_a_run_drops_earlier_files_and_reads_the_inputs(tmp_path):
+    from sanpi.bench.measure import settle_page_cache
+
+    (tmp_path / "inbox" / "submissions").mkdir(parents=True)
+    (tmp_path / "inbox" / "submissions" / "a.csv").write_bytes(b"x" * 5000)
+    (tmp_path / "earlier" / "data").mkdir(parents=True)
+    (tmp_path / "earlier" / "data" / "warehouse.duckdb").write_bytes(b"y" * 7000)
+    (tmp_path / "earlier" / "raw").write_bytes(b"z" * 300)
+    (tmp_path / "link").symlink_to(tmp_path / "inbox" / "submissions" / "a.csv")
+    # the files outside the inputs, once each (not the inputs, not through a link)
+    assert settle_page_cache(tmp_path, tmp_path / "inbox") == 7300
