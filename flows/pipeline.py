@@ -19,7 +19,7 @@ from prefect.runtime import flow_run
 from flows.ingest import IngestSummary, ingest_flow
 from sanpi.lock import warehouse_lock
 from sanpi.publish import publish_copy
-from sanpi.runs import build_fingerprint, last_run, record_run
+from sanpi.runs import build_fingerprint, last_run, mark_run_failed, record_run
 from sanpi.settings import get_settings
 from sanpi.transform import DbtError, DbtOutcome, run_dbt
 from sanpi.validate.runner import ValidationReport, describe_failures, describe_gaps, run_validation
@@ -130,13 +130,19 @@ def pipeline_flow(source: str | None = None, rounds: str | None = None) -> Pipel
         except BaseException as exc:
             # Recorded, so that the next run builds again: the last passed run's record would otherwise
             # tell it nothing is new, the files being loaded (by this run) and the build the same.
-            record_run(settings.warehouse, **log_run, finished_at=_now(), status="failed",
-                       message=f"{type(exc).__name__}: {exc}"[:2000])
+            _record_failure(logger, lambda: record_run(settings.warehouse, **log_run, finished_at=_now(),
+                                                       status="failed", message=_error(exc)))
             raise
         problems = [] if report.success else describe_gaps(report) + describe_failures(report)
         record_run(settings.warehouse, **log_run, finished_at=_now(),
                    status="passed" if report.success else "failed", message="; ".join(problems)[:2000] or None)
-        published = publish_for_analysts()
+        try:
+            published = publish_for_analysts()
+        except BaseException as exc:
+            # The analysts' copy is still the previous one: the next run must not find "nothing new".
+            _record_failure(logger, lambda: mark_run_failed(settings.warehouse, run_id,
+                                                            "publishing the analysts' copy: " + _error(exc)))
+            raise
         _reconciliation_artifact()  # read under the lock: a reader would block the next writer
     _links_artifact(report)
     logger.info("Warehouse: %s | analysts' copy: %s | dbt docs: %s | GX Data Docs: %s",
@@ -146,6 +152,18 @@ def pipeline_flow(source: str | None = None, rounds: str | None = None) -> Pipel
                                "(marts.rpt_reconciliation, dq.validation_results):\n  " + "\n  ".join(problems))
     logger.info("All checks passed")
     return PipelineResult(ingested, built, report)
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _record_failure(logger, record) -> None:
+    """Record a failed run, without hiding the error that failed it if recording fails too."""
+    try:
+        record()
+    except Exception:
+        logger.exception("Could not record the failed run in ops.pipeline_runs")
 
 
 def _now() -> datetime:

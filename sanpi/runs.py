@@ -80,6 +80,13 @@ def record_run(warehouse: Path, **fields) -> None:
                     list(fields.values()))
 
 
+def mark_run_failed(warehouse: Path, run_id: str, message: str) -> None:
+    """A run recorded as passed that failed afterwards (e.g. publishing its copy)."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE ops.pipeline_runs SET status = 'failed', message = ? WHERE run_id = ?",
+                    [message, run_id])
+
+
 def nothing_new(warehouse: Path, published: Path, files: list) -> LastRun | None:
     """The last run, when a new one would have nothing to do: every inbox file is what its path held
     at the last load, the build code is the same and the last run passed. Answered from the warehouse

@@ -154,5 +154,8 @@ def test_page_cache_settled_before_a_run_drops_earlier_files_and_reads_the_input
     (tmp_path / "earlier" / "data" / "warehouse.duckdb").write_bytes(b"y" * 7000)
     (tmp_path / "earlier" / "raw").write_bytes(b"z" * 300)
     (tmp_path / "link").symlink_to(tmp_path / "inbox" / "submissions" / "a.csv")
-    # the files outside the inputs, once each (not the inputs, not through a link)
-    assert settle_page_cache(tmp_path, tmp_path / "inbox") == 7300
+    (tmp_path / "prefect_home").mkdir()
+    (tmp_path / "prefect_home" / "prefect.db").write_bytes(b"p" * 1000)
+    # the files outside the inputs and the kept folders, once each (not through a link)
+    assert settle_page_cache(tmp_path, tmp_path / "inbox", (tmp_path / "prefect_home",)) == 7300
+    assert settle_page_cache(tmp_path, tmp_path / "inbox") == 8300

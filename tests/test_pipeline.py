@@ -163,8 +163,9 @@ def test_a_city_off_by_one_project_fails_the_run_and_keeps_the_warehouse(prefect
 
 
 def test_a_failed_build_is_recorded_so_the_next_run_builds_again(sample_build, tmp_path, monkeypatch):
-    """A run whose dbt build fails leaves its files loaded: were it not recorded, the next run would find
-    every file loaded and the last run passed, and say there is nothing new."""
+    """A run whose dbt build (or the publishing of its copy) fails leaves its files loaded: were it not
+    recorded as failed, the next run would find every file loaded and the last run passed, and say there
+    is nothing new."""
     from flows import pipeline
     from sanpi.ingest.inbox import discover
     from sanpi.runs import last_run, nothing_new
@@ -178,7 +179,7 @@ def test_a_failed_build_is_recorded_so_the_next_run_builds_again(sample_build, t
     revised = next(iter(sorted((inbox / "submissions").glob("*/*.csv"))))
     revised.write_bytes(revised.read_bytes() + b"\n")   # the same rows in new bytes: a new version
     warehouse, published = tmp_path / "data" / "warehouse.duckdb", tmp_path / "data" / "published" / "warehouse.duckdb"
-    assert last_run(warehouse).status == "passed"
+    assert last_run(warehouse).status in ("passed", "unchanged")   # (the session's runs of the sample)
 
     def failing_dbt(settings, *args):
         raise DbtError("dbt build could not run (simulated)")
@@ -196,6 +197,21 @@ def test_a_failed_build_is_recorded_so_the_next_run_builds_again(sample_build, t
     monkeypatch.setattr(pipeline, "run_dbt", run_dbt)
     result = pipeline.pipeline_flow(source=str(inbox))
     assert result.build is not None and last_run(warehouse).status == "passed"
+
+    # built and checked, but the analysts' copy could not be replaced: the run is marked failed too
+    revised = sorted((inbox / "submissions").glob("*/*.csv"))[1]
+    revised.write_bytes(revised.read_bytes() + b"\n")
+
+    def failing_copy(warehouse, published):
+        raise OSError("no space left on device (simulated)")
+
+    monkeypatch.setattr(pipeline, "publish_copy", failing_copy)
+    with pytest.raises(OSError):
+        pipeline.pipeline_flow(source=str(inbox))
+    failed = last_run(warehouse)
+    assert failed.status == "failed" and nothing_new(warehouse, published, discover(inbox)) is None
+    assert query(warehouse, f"SELECT message FROM ops.pipeline_runs WHERE run_id = '{failed.run_id}'") == [
+        ("publishing the analysts' copy: OSError: no space left on device (simulated)",)]
 
 
 def test_analysts_read_a_published_copy_that_a_run_swaps_whole(sample_run):

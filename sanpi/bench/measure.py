@@ -88,18 +88,19 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def settle_page_cache(work: Path, inputs: Path) -> int:
+def settle_page_cache(work: Path, inputs: Path, keep: tuple[Path, ...] = ()) -> int:
     """Before a measured run, outside its time: what earlier stages wrote under `work` (warehouses, raw
     copies, other sizes' inboxes) dropped from the kernel's page cache, and the files under `inputs`
     read into it, so that each run starts with its inputs cached and memory free whatever ran before.
     (After the stages before it had filled 20 of the 24 GB with cache, the 10^7 ingest ran 12.6-14.9 s
     against 12.1 s alone: its raw copies and commits waited for the kernel to reclaim memory; the bare
-    read_csv, which writes less, much less.) Python and the libraries stay cached. Returns the bytes
-    of the files dropped."""
+    read_csv, which writes less, much less.) Python, the libraries and the folders in `keep` (e.g.
+    PREFECT_HOME) stay cached. Returns the bytes of the files dropped."""
     os.sync()   # (only clean pages can be dropped)
     inputs, dropped = inputs.resolve(), 0
+    kept = (inputs, *(k.resolve() for k in keep))
     for path in work.resolve().rglob("*"):
-        if path.is_file() and not path.is_symlink() and not path.is_relative_to(inputs):
+        if path.is_file() and not path.is_symlink() and not any(path.is_relative_to(k) for k in kept):
             try:
                 fd = os.open(path, os.O_RDONLY)
             except OSError:

@@ -110,13 +110,13 @@ class Bench:
             # Each run starts with the inbox in the page cache, earlier stages' files out of it.
             for _ in range(pairs):
                 shutil.rmtree(base / "ingest", ignore_errors=True)
-                settle_page_cache(self.work, inbox)
+                settle_page_cache(self.work, inbox, (self.prefect_home,))
                 sanpi_runs.append(run_stage("ingest", "ingest_sanpi",
                                             self._args(f"ingest_{rows}", source=str(inbox)), ingest_ws, logs))
                 log.info("rows=%d: sanpi ingest %.1f s", rows, sanpi_runs[-1].seconds)
                 if "ingest" in stages:
                     shutil.rmtree(base / "ingest_baseline", ignore_errors=True)
-                    settle_page_cache(self.work, inbox)
+                    settle_page_cache(self.work, inbox, (self.prefect_home,))
                     baseline_runs.append(run_stage(
                         "ingest_baseline", "ingest_baseline",
                         {"source": str(inbox), "warehouse": str(base / "ingest_baseline" / "warehouse.duckdb")},
@@ -226,7 +226,7 @@ class Bench:
             for run in range(runs):
                 if run:
                     _copy_workspace(kept, root)
-                settle_page_cache(self.work, root)   # the workspace cached, earlier files not
+                settle_page_cache(self.work, root, (self.prefect_home,))   # the workspace cached, earlier files not
                 measured.append(run_sanpi(f"add_round_{label}", ["run", "--source", str(inbox)], env, logs,
                                           check=False))
                 outcomes.append(_last_run(Path(env["SANPI_WAREHOUSE"])))
@@ -239,6 +239,9 @@ class Bench:
             failed = [r.returncode for r in measured if r.returncode]
             if failed or setup.returncode:
                 out.notes.append(f"add_round_{label}: sanpi run exited {setup.returncode}/{failed}")
+            if any(o.get("status") != "passed" or not o.get("files_changed") for o in outcomes):
+                out.notes.append(f"add_round_{label}: not every run loaded the round and passed ({outcomes}): "
+                                 "the median is not the cost of adding it")
             log.info("rows=%d: one round of %d rows added to %d rounds in %.1f s", rows, per_round, history, m.seconds)
         out.figures["add_round_growth"] = _ratio(out.figures["add_round_10x_s"], out.figures["add_round_1x_s"])
 

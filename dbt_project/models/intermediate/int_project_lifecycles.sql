@@ -67,30 +67,6 @@ per_stage as (
     group by lifecycle_key
 ),
 
--- how each round's listing moves the sum of each project's latest amount (rpt_cumulative_comparison
--- adds these up by round: kept here, by lifecycle, it costs a run what the run rebuilds)
-listings as (
-    select
-        lifecycle_key,
-        round_no,
-        -- the round's latest stage, then the smallest project key (unique within a lifecycle's round)
-        arg_min_null(investment_yi, {'s': -stage_order, 'k': project_key}) as investment_yi
-    from rows
-    group by lifecycle_key, round_no
-),
-
-listing_changes as (
-    select
-        lifecycle_key,
-        list({'round_no': round_no, 'is_first_listing': previous_yi is null,
-              'latest_yi_change': investment_yi - coalesce(previous_yi, 0)} order by round_no) as round_listings
-    from (
-        select *, lag(investment_yi) over (partition by lifecycle_key order by round_no) as previous_yi
-        from listings
-    )
-    group by lifecycle_key
-),
-
 members as (
     select
         lifecycle_key,
@@ -144,8 +120,6 @@ select
     s.production_round_no is not null                                  as is_in_production,
     coalesce(s.started_round_no < s.signed_round_no, false)
         or coalesce(s.production_round_no < s.started_round_no, false) as has_stage_order_anomaly,
-    m.member_key_hash,
-    c.round_listings
+    m.member_key_hash
 from shaped as s
 left join members as m using (lifecycle_key)
-left join listing_changes as c using (lifecycle_key)

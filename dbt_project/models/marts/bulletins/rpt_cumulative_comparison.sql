@@ -10,10 +10,11 @@
 --                           (is_complete = every round 1..N published all six figures)
 -- A computed figure matches a stated one when they differ by at most 0.05% of the stated value
 -- (cumulative statements are rounded, e.g. 13.87万亿元, and their decimals are not recorded).
--- not materialised: read twice, each reader scans the table itself (no copy of every row)
+-- not materialised: read three times, each reader scans the table itself (no copy of every row)
 with stages as not materialized (
-    select round_no, stage_code, investment_yi
-    from {{ ref('fct_project_stage') }}
+    select s.*, o.stage_order
+    from {{ ref('fct_project_stage') }} as s
+    join {{ ref('dim_stage') }} as o using (stage_code)
 ),
 
 stated as (
@@ -38,15 +39,27 @@ rounds as (
 
 -- Running sums over rounds, not a join of every round to all earlier ones: the work grows with the
 -- rows, not with rows x rounds (which, at 90 rounds of history, took most of a build and 9 GB).
+round_listing as (
+    -- a project's amount as of the end of each round it is listed in (its last stage that round)
+    select
+        lifecycle_key,
+        round_no,
+        -- the first row by stage_order desc, project_key (unique in a lifecycle's round), unsorted
+        arg_min_null(investment_yi, {'s': -stage_order, 'k': project_key}) as investment_yi
+    from stages
+    group by lifecycle_key, round_no
+),
+
 amount_changes as (
-    -- how each round's listings move the sum of latest amounts, and how many are a project's first:
-    -- int_project_lifecycles keeps them by lifecycle (rebuilt with the lifecycle), so a build reads
-    -- them instead of grouping every project-stage row by lifecycle and round again
+    -- how each listing moves the sum of latest amounts, and whether it is the project's first
     select
         round_no,
-        count(*) filter (where is_first_listing)                     as new_projects,
-        sum(latest_yi_change)                                        as latest_yi_change
-    from (select unnest(round_listings, recursive := true) from {{ ref('int_project_lifecycles') }})
+        count(*) filter (where previous_yi is null)                  as new_projects,
+        sum(investment_yi - coalesce(previous_yi, 0))                as latest_yi_change
+    from (
+        select *, lag(investment_yi) over (partition by lifecycle_key order by round_no) as previous_yi
+        from round_listing
+    )
     group by round_no
 ),
 

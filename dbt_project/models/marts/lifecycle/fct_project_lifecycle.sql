@@ -23,8 +23,8 @@ latest as (
 )
 
 select
-    -- every stored column but the incremental bookkeeping and the per-round listings, in the stored order
-    s.* exclude (member_key_hash, round_listings),
+    -- every stored column but the incremental bookkeeping, in the stored order
+    s.* exclude (member_key_hash),
     l.latest_round_no,
     l.latest_round_no - s.furthest_stage_round_no                      as rounds_since_last_move,
     s.furthest_stage_code <> 'production'
