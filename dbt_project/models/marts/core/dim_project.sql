@@ -51,8 +51,6 @@ path as (
         min(round_no)                                                 as first_round_no,
         max(round_no)                                                 as last_round_no,
         count(distinct round_no)                                      as round_count,
-        count(distinct city_code)                                     as unit_count,
-        count(distinct project_name_normalized)                       as name_count,
         min(case when stage_code = 'signed' then round_no end)        as first_signed_round_no,
         min(case when stage_code = 'started' then round_no end)       as first_started_round_no,
         min(case when stage_code = 'production' then round_no end)    as first_production_round_no
@@ -75,8 +73,6 @@ select
     p.first_round_no,
     p.last_round_no,
     p.round_count,
-    p.unit_count,
-    p.name_count,
     p.first_signed_round_no,
     p.first_started_round_no,
     p.first_production_round_no,

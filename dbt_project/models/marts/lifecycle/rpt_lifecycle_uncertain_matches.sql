@@ -54,13 +54,18 @@ name_candidates as (
     join projects as c on c.project_key = m.candidate_project_key
 ),
 
--- coded projects listed under more than one city or name: dim_project counts them per project (kept
--- by project, so a build recounts the projects it rebuilt only), then the ordered aggregates on those
--- few projects' rows
+-- coded projects listed under more than one city or name. A cheap superset first (min <> max of the
+-- values' hashes: different hashes are different values; NULLs hash too), then the exact count(distinct)
+-- and the ordered aggregates on those few projects' rows only.
 several as (
-    select project_key, unit_count > 1 as has_several_cities, name_count > 1 as has_several_names
-    from {{ ref('dim_project') }}
-    where project_code is not null and (unit_count > 1 or name_count > 1)
+    select
+        project_key,
+        min(hash(city_code)) <> max(hash(city_code))                               as has_several_cities,
+        min(hash(project_name_normalized)) <> max(hash(project_name_normalized))   as has_several_names
+    from stages
+    where project_code is not null
+    group by project_key
+    having has_several_cities or has_several_names
 ),
 
 code_cities as (
