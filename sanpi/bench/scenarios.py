@@ -186,7 +186,7 @@ class Bench:
             for m in (cold, rerun):
                 if m.returncode:
                     out.notes.append(f"{m.name}: sanpi run exited {m.returncode} (see {logs})")
-            status = _last_run_status(Path(env["SANPI_WAREHOUSE"]))
+            status = _last_run(Path(env["SANPI_WAREHOUSE"])).get("status")
             out.details["noop_rerun"]["run_status"] = status
             if status != "unchanged":
                 out.notes.append(f"the no-change rerun ended '{status}', not 'unchanged': it rebuilt (the build "
@@ -273,10 +273,6 @@ def _last_run(warehouse: Path) -> dict:
     except duckdb.Error:
         return {}
     return {"status": row[0], "files_changed": row[1]} if row else {}
-
-
-def _last_run_status(warehouse: Path) -> str | None:
-    return _last_run(warehouse).get("status")
 
 
 def _median(runs: list[Measurement]) -> Measurement:

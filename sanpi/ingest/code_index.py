@@ -146,9 +146,9 @@ def _rebuilt(con, rows: int, where: str = "", params: list | None = None) -> Cod
     first, on every core (one entry each: its unit's id, or "several"), where sorting them in numpy
     took 0.35 s at 10^6 codes; the index then only places the entries."""
     index = CodeIndex(rows)
-    units = [u for (u,) in con.execute(f"""SELECT DISTINCT hash(city_code) FROM raw.submission_rows
-                                           WHERE project_code IS NOT NULL {where} ORDER BY 1""",
-                                        params or []).fetchall()]
+    # (every unit with a file: the small table, not the rows again; an id for a unit without codes is unused)
+    units = [u for (u,) in con.execute("SELECT DISTINCT hash(city_code) FROM raw.submission_files ORDER BY 1")
+             .fetchall()]
     ids = [index._unit_id(int(u)) for u in units]
     got = con.execute(f"""
         SELECT fp, CASE WHEN min(uid) = max(uid) THEN min(uid) ELSE {_SEVERAL} END AS uid

@@ -394,13 +394,11 @@ def _load_submission(con, f: InboxFile, data: bytes, sha256: str, prepared: fast
                                                   "investment_yi"])
         rows["investment_yi"] = rows["investment_yi"].astype(str)
         if not rows.empty:
-            _incoming = rows  # noqa: F841 - read by DuckDB's replacement scan below
             file_id = next_file_id(con)
             con.execute("INSERT INTO raw.submission_files VALUES (?, ?, ?, ?, ?)",
                         [file_id, sha256, f.rel_path, f.round_no, f.city_code])
-            con.execute(f"""INSERT INTO raw.submission_file_rows (file_id, {', '.join(rows.columns)})
-                            SELECT ?, * REPLACE (CAST(investment_yi AS DECIMAL(18, 4)) AS investment_yi) FROM _incoming""",
-                        [file_id])
+            rows.insert(0, "file_id", file_id)
+            _insert_frame(con, "raw.submission_file_rows", rows, {"investment_yi": "DECIMAL(18, 4)"})
         rows_read, rows_loaded = result.rows_read, len(result.rows)
         code_index.inserted(con, rows_loaded)
     if result.quarantined:
